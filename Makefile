@@ -1,0 +1,31 @@
+# Each target calls one real command; `make lab` and `make test` set up .venv first when it is missing or stale.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LAB_FLAGS ?= --no-browser --ip=127.0.0.1 --allow-root
+
+.PHONY: lab test exercises execute bench clean
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab $(LAB_FLAGS)
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(BIN)/python -m pytest
+
+exercises: $(VENV)/.installed
+	$(BIN)/python -m latent_course exercises
+
+execute: $(VENV)/.installed
+	$(BIN)/python -m latent_course execute $(NAMES)
+
+bench: $(VENV)/.installed
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,10 @@
+"""Self-checks a student runs on their own functions, one per task: ``checks.mixture_mean(mixture_mean)``.
+
+A passing check prints one line; a failing one raises :class:`CheckFailure` (an ``AssertionError``) that says
+on which input, what was expected and what came back.
+"""
+
+from ._framework import CheckFailure, NotImplementedYet
+from .mixtures import mixture_covariance, mixture_mean
+
+__all__ = ["CheckFailure", "NotImplementedYet", "mixture_covariance", "mixture_mean"]

@@ -1,0 +1,99 @@
+"""The machinery every self-check shares: calling the student's function, comparing, reporting.
+
+A check calls the student's function on small generated cases and compares the result with an independent
+reference. Failures raise :class:`CheckFailure` (an ``AssertionError``) whose message names the input, what was
+expected, what came back and the tolerance. Frames of this package are hidden from IPython and pytest
+tracebacks (``__tracebackhide__``), so the student sees the message and their own code only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CheckFailure", "NotImplementedYet", "call", "check_array", "check_close", "passed"]
+
+
+class CheckFailure(AssertionError):
+    """A self-check found a result that differs from the reference."""
+
+
+class NotImplementedYet(CheckFailure):
+    """The function under check still raises ``NotImplementedError``."""
+
+
+def _name(function) -> str:
+    return getattr(function, "__name__", repr(function))
+
+
+def describe(value) -> str:
+    """Short, stable text for an input or a result in a failure message."""
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=4, suppress_small=True, threshold=20, edgeitems=2)
+        text = text.replace("\n", "\n    ")
+        return f"array of shape {value.shape}:\n    {text}"
+    return repr(value)
+
+
+def describe_inputs(inputs: dict) -> str:
+    return "\n".join(f"  {name} = {describe(value)}" for name, value in inputs.items())
+
+
+def call(function, **inputs):
+    """Call the student's `function` with keyword `inputs` (copied, so the check keeps its own).
+
+    A ``NotImplementedError`` becomes :class:`NotImplementedYet`; any other exception is the student's own and
+    propagates unchanged.
+    """
+    __tracebackhide__ = True
+    if not callable(function):
+        raise CheckFailure(f"expected a function, got {type(function).__name__}")
+    copies = {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in inputs.items()}
+    try:
+        return function(*copies.values())
+    except NotImplementedError:
+        raise NotImplementedYet(
+            f"{_name(function)}: not implemented yet (it still raises NotImplementedError; "
+            "replace that line with your code)"
+        ) from None
+
+
+def check_array(function, result, shape, inputs: dict, what: str = "the result") -> np.ndarray:
+    """Return `result` as a float array after checking its type and `shape`."""
+    __tracebackhide__ = True
+    if not isinstance(result, np.ndarray):
+        raise CheckFailure(
+            f"{_name(function)}: {what} should be a NumPy array of shape {shape}, "
+            f"but it returned {type(result).__name__}.\nInput:\n{describe_inputs(inputs)}"
+        )
+    if result.shape != tuple(shape):
+        raise CheckFailure(
+            f"{_name(function)}: {what} should have shape {tuple(shape)}, but it has shape {result.shape}.\n"
+            f"Input:\n{describe_inputs(inputs)}"
+        )
+    if not np.issubdtype(result.dtype, np.number):
+        raise CheckFailure(f"{_name(function)}: {what} should hold numbers, but its dtype is {result.dtype}")
+    return result.astype(float, copy=False)
+
+
+def check_close(function, result, expected, inputs: dict, *, rtol=1e-7, atol=1e-9, what="the result", why=""):
+    """Fail unless ``result`` equals ``expected`` within ``atol + rtol * |expected|``."""
+    __tracebackhide__ = True
+    result = check_array(function, result, np.shape(expected), inputs, what)
+    bad = ~np.isclose(result, expected, rtol=rtol, atol=atol)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        reason = f"\nHint: {why}" if why else ""
+        raise CheckFailure(
+            f"{_name(function)}: {what} is wrong.\n"
+            f"Input:\n{describe_inputs(inputs)}\n"
+            f"Expected {describe(np.asarray(expected))}\n"
+            f"Got {describe(result)}\n"
+            f"First difference at index {where}: expected {np.asarray(expected)[where]:.6g}, "
+            f"got {result[where]:.6g} (tolerance: atol={atol:g}, rtol={rtol:g}).{reason}"
+        )
+    return result
+
+
+def passed(function, n_cases: int) -> None:
+    """Print the one-line confirmation of a passed check."""
+    print(f"{_name(function)} passed {n_cases} checks.")

@@ -1,0 +1,122 @@
+"""Argument validation shared by the helpers and the solved notebooks.
+
+Every function raises ``ValueError`` (or ``TypeError``) with a message that names the parameter and the
+expected shape or range, and returns the argument as a float array.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_matrix",
+    "check_mixture",
+    "check_positive_int",
+    "check_positive_float",
+]
+
+
+def _as_float_array(value, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from error
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must not contain NaN or infinite values")
+    return array
+
+
+def check_matrix(X, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
+    """Return `X` as a finite float array of shape (N, D).
+
+    Parameters
+    ----------
+    X : array-like, shape (N, D)
+        The data matrix.
+    name : str
+        The parameter name used in error messages.
+    min_rows : int
+        The smallest allowed N.
+
+    Returns
+    -------
+    X : np.ndarray of float, shape (N, D)
+    """
+    array = _as_float_array(X, name)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape (N, D), got shape {array.shape}")
+    if array.shape[0] < min_rows or array.shape[1] < 1:
+        raise ValueError(f"{name} must have at least {min_rows} row(s) and one column, got shape {array.shape}")
+    return array
+
+
+def check_positive_int(value, name: str, *, low: int = 1, high: int | None = None) -> int:
+    """Return `value` as an int in ``[low, high]`` (no upper bound when `high` is None)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        upper = "" if high is None else f" and at most {high}"
+        raise ValueError(f"{name} must be at least {low}{upper}, got {value}")
+    return int(value)
+
+
+def check_positive_float(value, name: str) -> float:
+    """Return `value` as a finite float greater than zero."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number greater than 0, got {value}")
+    return float(value)
+
+
+def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8):
+    """Validate the parameters of a Gaussian mixture with K components in D dimensions.
+
+    Parameters
+    ----------
+    pi : array-like, shape (K,)
+        Mixing proportions: non-negative and summing to 1.
+    mu : array-like, shape (K, D)
+        Component means.
+    sigma : array-like, shape (K, D, D), optional
+        Component covariances: symmetric positive semi-definite.
+    atol : float
+        Tolerance for the sum of the weights, symmetry and the smallest eigenvalue.
+
+    Returns
+    -------
+    pi : np.ndarray, shape (K,)
+    mu : np.ndarray, shape (K, D)
+    sigma : np.ndarray, shape (K, D, D)
+        Only returned when `sigma` was given.
+    """
+    pi = _as_float_array(pi, "pi")
+    if pi.ndim != 1 or pi.size == 0:
+        raise ValueError(f"pi must be a 1-D array of shape (K,), got shape {pi.shape}")
+    if np.any(pi < 0):
+        raise ValueError(f"pi must be non-negative, got smallest weight {pi.min():.3g}")
+    if abs(pi.sum() - 1) > atol * max(1, pi.size):
+        raise ValueError(f"pi must sum to 1, got a sum of {pi.sum():.6g}")
+    K = pi.shape[0]
+    mu = _as_float_array(mu, "mu")
+    if mu.ndim != 2 or mu.shape[0] != K:
+        raise ValueError(f"mu must have shape (K, D) = ({K}, D) to match pi, got shape {mu.shape}")
+    if sigma is None:
+        return pi, mu
+    D = mu.shape[1]
+    sigma = _as_float_array(sigma, "sigma")
+    if sigma.shape != (K, D, D):
+        raise ValueError(
+            f"sigma must have shape (K, D, D) = ({K}, {D}, {D}) to match pi and mu, got shape {sigma.shape}"
+        )
+    scale = max(1.0, float(np.abs(sigma).max()))
+    asymmetric = np.abs(sigma - sigma.transpose(0, 2, 1)).max(axis=(1, 2)) > atol * scale
+    if asymmetric.any():
+        raise ValueError(f"sigma[{int(np.argmax(asymmetric))}] must be symmetric")
+    smallest = np.linalg.eigvalsh(sigma)[:, 0]
+    if np.any(smallest < -atol * scale):
+        k = int(np.argmin(smallest))
+        raise ValueError(f"sigma[{k}] must be positive semi-definite, its smallest eigenvalue is {smallest[k]:.3g}")
+    return pi, mu, sigma

@@ -1,0 +1,216 @@
+# %% [markdown]
+# # 03 · The mean and covariance of a Gaussian mixture
+#
+# A Gaussian mixture with $K$ components generates a point in two steps: first a component
+# $z \sim \mathrm{Cat}(\boldsymbol\pi)$, then $\mathbf{x} \mid z = k \sim \mathcal{N}(\boldsymbol\mu_k, \boldsymbol\Sigma_k)$.
+# Its density is $p(\mathbf{x}) = \sum_k \pi_k \, \mathcal{N}(\mathbf{x} \mid \boldsymbol\mu_k, \boldsymbol\Sigma_k)$.
+#
+# In this notebook you compute the mixture's mean and covariance in closed form, check them against a million
+# samples, and see how the covariance splits into a part *within* the components and a part *between* them.
+# The derivation, by the laws of total expectation and total covariance, is in the lecture notes
+# [derivations/03_mixture_moments.md](../derivations/03_mixture_moments.md).
+#
+# **Your tasks**
+#
+# 1. `mixture_mean(pi, mu)`: the mean $\mathbb{E}[\mathbf{x}]$.
+# 2. `mixture_covariance(pi, mu, sigma)`: the covariance $\mathrm{Cov}[\mathbf{x}]$.
+#
+# Shapes follow one convention throughout the course: weights `pi` of shape `(K,)`, means `mu` of shape `(K, D)`,
+# covariances `sigma` of shape `(K, D, D)`. Write both functions without a Python loop over the components.
+# After each task, run the self-check cell below it: it prints one line when your function is right and says what
+# went wrong otherwise.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from latent_course import checks
+from latent_course.plotting import covariance_ellipse
+from latent_course.validation import check_mixture
+
+np.set_printoptions(precision=3, suppress=True)
+
+# %% [markdown]
+# ## A mixture of three components in two dimensions
+
+# %%
+pi = np.array([0.5, 0.3, 0.2])
+mu = np.array([[0.0, 0.0], [4.0, 1.0], [1.0, 5.0]])
+sigma = np.array([
+    [[1.0, 0.6], [0.6, 1.0]],
+    [[0.5, 0.0], [0.0, 2.0]],
+    [[1.5, -0.7], [-0.7, 0.8]],
+])
+K, D = mu.shape
+print(f"K = {K} components in D = {D} dimensions, weights {pi}")
+
+# %% [markdown]
+# ## Task 1: the mean
+#
+# Conditioned on the component, the mean is that component's mean: $\mathbb{E}[\mathbf{x} \mid z = k] = \boldsymbol\mu_k$.
+# The law of total expectation averages these conditional means over the distribution of $z$:
+#
+# $$\mathbb{E}[\mathbf{x}] = \mathbb{E}_{z}\big[\mathbb{E}[\mathbf{x} \mid z]\big] = \sum_{k=1}^K \pi_k \boldsymbol\mu_k .$$
+#
+# It is a *weighted average* of the means, not their sum: with weights summing to one, it always lies inside
+# the convex hull of the component means.
+
+# %%
+def mixture_mean(pi, mu):
+    """Mean of a Gaussian mixture.
+
+    Parameters
+    ----------
+    pi : np.ndarray, shape (K,)
+        Mixing proportions, non-negative and summing to 1.
+    mu : np.ndarray, shape (K, D)
+        Component means.
+
+    Returns
+    -------
+    mean : np.ndarray, shape (D,)
+        The mixture's mean E[x].
+    """
+    pi, mu = check_mixture(pi, mu)
+    ### BEGIN SOLUTION: weight each component's mean by its mixing proportion (one line, no loop).
+    return pi @ mu
+    ### END SOLUTION
+
+
+# %%
+checks.mixture_mean(mixture_mean)
+
+# %% [markdown]
+# ## Task 2: the covariance
+#
+# The law of total covariance splits the covariance into the average covariance *within* a component and the
+# covariance of the component means *between* the components:
+#
+# $$\mathrm{Cov}[\mathbf{x}] = \mathbb{E}_z\big[\mathrm{Cov}[\mathbf{x} \mid z]\big] + \mathrm{Cov}_z\big[\mathbb{E}[\mathbf{x} \mid z]\big]
+#   = \sum_k \pi_k \boldsymbol\Sigma_k + \sum_k \pi_k (\boldsymbol\mu_k - \bar{\boldsymbol\mu})(\boldsymbol\mu_k - \bar{\boldsymbol\mu})^\top,$$
+#
+# with $\bar{\boldsymbol\mu} = \mathbb{E}[\mathbf{x}]$. Equivalently, $\mathrm{Cov}[\mathbf{x}] = \sum_k \pi_k(\boldsymbol\Sigma_k + \boldsymbol\mu_k\boldsymbol\mu_k^\top) - \bar{\boldsymbol\mu}\bar{\boldsymbol\mu}^\top$.
+# Use whichever form you like; `np.einsum` or broadcasting avoids a loop over $k$.
+
+# %%
+def mixture_covariance(pi, mu, sigma):
+    """Covariance of a Gaussian mixture.
+
+    Parameters
+    ----------
+    pi : np.ndarray, shape (K,)
+        Mixing proportions, non-negative and summing to 1.
+    mu : np.ndarray, shape (K, D)
+        Component means.
+    sigma : np.ndarray, shape (K, D, D)
+        Component covariances, symmetric positive semi-definite.
+
+    Returns
+    -------
+    cov : np.ndarray, shape (D, D)
+        The mixture's covariance Cov[x].
+    """
+    pi, mu, sigma = check_mixture(pi, mu, sigma)
+    ### BEGIN SOLUTION: add the weighted within-component covariances and the weighted spread of the means.
+    deviations = mu - pi @ mu
+    within = np.einsum("k,kij->ij", pi, sigma)
+    between = np.einsum("k,ki,kj->ij", pi, deviations, deviations)
+    return within + between
+    ### END SOLUTION
+
+
+# %%
+checks.mixture_covariance(mixture_covariance)
+
+# %% [markdown]
+# ## The closed forms for our mixture
+
+# %%
+mean = mixture_mean(pi, mu)
+cov = mixture_covariance(pi, mu, sigma)
+print("E[x]   =", mean)
+print("Cov[x] =")
+print(cov)
+
+# %% [markdown]
+# ## Checking against a million samples
+#
+# We draw $n = 10^6$ points from the mixture by its generative process: the number of points per component is
+# multinomial, and each component's points are $\boldsymbol\mu_k + \mathbf{L}_k \boldsymbol\varepsilon$ with
+# $\mathbf{L}_k$ the Cholesky factor of $\boldsymbol\Sigma_k$ and $\boldsymbol\varepsilon$ standard normal.
+#
+# A Monte Carlo average is itself random. Its standard error tells how far from the truth it may land: for the mean
+# of coordinate $d$ it is $\sqrt{\mathrm{Var}[x_d] / n}$, and for a covariance entry it is the standard deviation of
+# the products $(x_i - \bar x_i)(x_j - \bar x_j)$ over $\sqrt{n}$. We assert that every estimate lies within
+# 4 standard errors of the closed form; a correct formula fails this with probability below $10^{-3}$, a wrong one
+# fails it by hundreds of standard errors.
+
+# %%
+rng = np.random.default_rng(0)
+n = 10**6
+counts = rng.multinomial(n, pi)
+labels = np.repeat(np.arange(K), counts)
+cholesky = np.linalg.cholesky(sigma)
+epsilon = rng.standard_normal((n, D))
+samples = mu[labels] + np.einsum("nij,nj->ni", cholesky[labels], epsilon)
+
+centred = samples - samples.mean(axis=0)
+products = centred[:, :, None] * centred[:, None, :]
+mc_mean, mc_cov = samples.mean(axis=0), products.mean(axis=0)
+se_mean = samples.std(axis=0) / np.sqrt(n)
+se_cov = products.std(axis=0) / np.sqrt(n)
+
+z_mean = np.abs(mc_mean - mean) / se_mean
+z_cov = np.abs(mc_cov - cov) / se_cov
+assert np.all(z_mean < 4) and np.all(z_cov < 4), (z_mean, z_cov)
+print("Monte Carlo mean       =", mc_mean.round(2))
+print("Monte Carlo covariance =", mc_cov.round(2).tolist())
+print("every estimate lies within 4 standard errors of the closed form")
+
+# %% [markdown]
+# ## Within and between
+#
+# The two terms of the law of total covariance have a meaning of their own. The *within* part is how much points
+# scatter around their own component's mean; the *between* part is how much the component means scatter around
+# the overall mean. The between part is the weighted covariance of the means, which NumPy's `np.cov` computes with
+# `aweights=pi` (and `bias=True`, to divide by the total weight rather than by $n - 1$).
+
+# %%
+within = np.einsum("k,kij->ij", pi, sigma)
+between = np.cov(mu, rowvar=False, aweights=pi, bias=True)
+np.testing.assert_allclose(within + between, cov, rtol=1e-12)
+print("within  =", within.round(3).tolist())
+print("between =", between.round(3).tolist())
+print(f"share of the total variance between components: {np.trace(between) / np.trace(cov):.1%}")
+
+# %% [markdown]
+# Most of the spread of this mixture comes from the distance between its components, not from their own widths.
+# A single Gaussian fitted to these points would have exactly the mean and covariance above, yet it would put
+# much of its mass in the empty region between the clusters: two distributions can share their first two moments
+# and still look nothing alike.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 6))
+shown = rng.choice(n, size=4000, replace=False)
+colours = plt.cm.tab10(np.arange(K))
+ax.scatter(*samples[shown].T, s=4, c=colours[labels[shown]], alpha=0.4)
+for k in range(K):
+    covariance_ellipse(ax, mu[k], sigma[k], edgecolor=colours[k], linewidth=2, label=f"component {k}: 2 sd")
+covariance_ellipse(ax, mean, cov, edgecolor="black", linestyle="--", linewidth=2, label="mixture: 2 sd")
+ax.plot(*mean, marker="*", markersize=16, color="black", linestyle="none", label="mixture mean")
+ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Samples, components and the mixture's mean and covariance",
+       aspect="equal")
+ax.legend(loc="upper right", fontsize="small")
+plt.show()
+
+# %% [markdown]
+# ## Summing up
+#
+# * The mean of a mixture is the **weighted average** $\sum_k \pi_k \boldsymbol\mu_k$ of its components' means.
+#   Adding the means up, as one might guess from "the expected value of a Gaussian is its mean", gives here the
+#   point $(5, 6)$, far outside the data.
+# * The covariance is the average covariance within the components **plus** the covariance of the means between
+#   them. Leaving out the between part underestimates the spread whenever the components are apart.
+#
+# The lecture notes [derivations/03_mixture_moments.md](../derivations/03_mixture_moments.md) derive both results
+# step by step; topic 04 uses them to check the moments of a sum of two mixtures.

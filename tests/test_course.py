@@ -1,0 +1,54 @@
+"""The solution loader and the course layout."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from latent_course.course import NOTEBOOKS, load_solution, topics
+
+
+def test_loads_functions_with_their_imports_without_running_other_cells(tmp_path):
+    (tmp_path / "01_demo.py").write_text(textwrap.dedent('''\
+        # %%
+        import numpy as np
+
+        # %%
+        raise RuntimeError("a cell that must not run")
+
+        # %%
+        def helper(x):
+            return np.asarray(x) + 1
+
+
+        def task(x):
+            ### BEGIN SOLUTION
+            return 2 * helper(x)
+            ### END SOLUTION
+
+
+        class Model:
+            pass
+    '''))
+    solution = load_solution("01_demo", directory=tmp_path)
+    assert solution.task(1) == 4
+    assert sorted(vars(solution)) == ["Model", "helper", "task"]
+
+
+def test_unknown_topic_names_the_available_ones(tmp_path):
+    (tmp_path / "01_demo.py").write_text("# %%\n")
+    with pytest.raises(FileNotFoundError, match="available: 01_demo"):
+        load_solution("02_missing", directory=tmp_path)
+
+
+def test_loads_the_course_solution_and_the_student_stub():
+    solution = load_solution("03_mixture_moments")
+    np.testing.assert_allclose(solution.mixture_mean(np.array([0.5, 0.5]), np.array([[0.0], [2.0]])), [1.0])
+    stub = load_solution("03_mixture_moments", directory=NOTEBOOKS)
+    with pytest.raises(NotImplementedError):
+        stub.mixture_mean(np.array([1.0]), np.array([[0.0]]))
+
+
+def test_topics_are_in_course_order():
+    names = topics()
+    assert names == sorted(names) and "03_mixture_moments" in names

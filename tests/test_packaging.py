@@ -1,0 +1,26 @@
+"""pyproject.toml and environment.yml list the same packages."""
+
+import re
+
+import pytest
+import yaml
+
+from latent_course.course import ROOT
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0].lower()
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_names = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_names = {_name(d) for d in environment["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    assert conda_names == pip_names
+    assert ["-e ."] in [d["pip"] for d in environment["dependencies"] if isinstance(d, dict)]
