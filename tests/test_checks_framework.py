@@ -81,3 +81,15 @@ def test_close_results_pass_and_are_returned_as_float():
 def test_passed_prints_one_line(capsys):
     passed(identity, 3)
     assert capsys.readouterr().out == "identity passed 3 checks.\n"
+
+
+def test_in_ipython_a_failure_is_shown_as_its_message_only():
+    from latent_course.checks._framework import _failure_message_only
+
+    class Shell:
+        def _showtraceback(self, etype, value, traceback):
+            self.shown = traceback
+
+    shell = Shell()
+    _failure_message_only(shell, CheckFailure, CheckFailure("f: the result is wrong"), None)
+    assert len(shell.shown) == 1 and shell.shown[0].endswith("CheckFailure\x1b[0m: f: the result is wrong")

@@ -4,7 +4,9 @@ A passing check prints one line; a failing one raises :class:`CheckFailure` (an 
 on which input, what was expected and what came back.
 """
 
-from ._framework import CheckFailure, NotImplementedYet
+from ._framework import CheckFailure, NotImplementedYet, show_failures_without_traceback
 from .mixtures import mixture_covariance, mixture_mean
+
+show_failures_without_traceback()
 
 __all__ = ["CheckFailure", "NotImplementedYet", "mixture_covariance", "mixture_mean"]

@@ -2,15 +2,17 @@
 
 A check calls the student's function on small generated cases and compares the result with an independent
 reference. Failures raise :class:`CheckFailure` (an ``AssertionError``) whose message names the input, what was
-expected, what came back and the tolerance. Frames of this package are hidden from IPython and pytest
-tracebacks (``__tracebackhide__``), so the student sees the message and their own code only.
+expected, what came back and the tolerance. In a notebook, a :class:`CheckFailure` is shown as its message alone
+(see :func:`show_failures_without_traceback`); frames of this package are also hidden from pytest and from the
+tracebacks of errors raised inside the student's own code (``__tracebackhide__``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckFailure", "NotImplementedYet", "call", "check_array", "check_close", "passed"]
+__all__ = ["CheckFailure", "NotImplementedYet", "call", "check_array", "check_close", "passed",
+           "show_failures_without_traceback"]
 
 
 class CheckFailure(AssertionError):
@@ -19,6 +21,27 @@ class CheckFailure(AssertionError):
 
 class NotImplementedYet(CheckFailure):
     """The function under check still raises ``NotImplementedError``."""
+
+
+def _failure_message_only(shell, etype, value, tb, tb_offset=None):
+    # IPython discards what a custom handler returns, so the handler publishes the error itself.
+    traceback = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
+    shell._showtraceback(etype, value, traceback)
+    return traceback
+
+
+def show_failures_without_traceback() -> None:
+    """In IPython, display a :class:`CheckFailure` as its message, without the frames of this package.
+
+    The cell still ends in an error, so "Run All" stops at the first failing check as usual.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckFailure,), _failure_message_only)
 
 
 def _name(function) -> str:
