@@ -71,7 +71,8 @@ def check_positive_float(value, name: str) -> float:
     return float(value)
 
 
-def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8):
+def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8, names=("pi", "mu", "sigma"),
+                  positive_definite: bool = False):
     """Validate the parameters of a Gaussian mixture with K components in D dimensions.
 
     Parameters
@@ -81,9 +82,13 @@ def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8):
     mu : array-like, shape (K, D)
         Component means.
     sigma : array-like, shape (K, D, D), optional
-        Component covariances: symmetric positive semi-definite.
+        Component covariances: symmetric positive semi-definite (definite with `positive_definite`).
     atol : float
         Tolerance for the sum of the weights, symmetry and the smallest eigenvalue.
+    names : tuple of str
+        The parameter names used in error messages.
+    positive_definite : bool
+        Require every covariance to be positive definite (as a density needs), not only semi-definite.
 
     Returns
     -------
@@ -92,31 +97,34 @@ def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8):
     sigma : np.ndarray, shape (K, D, D)
         Only returned when `sigma` was given.
     """
-    pi = _as_float_array(pi, "pi")
+    pi_name, mu_name, sigma_name = names
+    pi = _as_float_array(pi, pi_name)
     if pi.ndim != 1 or pi.size == 0:
-        raise ValueError(f"pi must be a 1-D array of shape (K,), got shape {pi.shape}")
+        raise ValueError(f"{pi_name} must be a 1-D array of shape (K,), got shape {pi.shape}")
     if np.any(pi < 0):
-        raise ValueError(f"pi must be non-negative, got smallest weight {pi.min():.3g}")
+        raise ValueError(f"{pi_name} must be non-negative, got smallest weight {pi.min():.3g}")
     if abs(pi.sum() - 1) > atol * max(1, pi.size):
-        raise ValueError(f"pi must sum to 1, got a sum of {pi.sum():.6g}")
+        raise ValueError(f"{pi_name} must sum to 1, got a sum of {pi.sum():.6g}")
     K = pi.shape[0]
-    mu = _as_float_array(mu, "mu")
+    mu = _as_float_array(mu, mu_name)
     if mu.ndim != 2 or mu.shape[0] != K:
-        raise ValueError(f"mu must have shape (K, D) = ({K}, D) to match pi, got shape {mu.shape}")
+        raise ValueError(f"{mu_name} must have shape (K, D) = ({K}, D) to match {pi_name}, got shape {mu.shape}")
     if sigma is None:
         return pi, mu
     D = mu.shape[1]
-    sigma = _as_float_array(sigma, "sigma")
+    sigma = _as_float_array(sigma, sigma_name)
     if sigma.shape != (K, D, D):
         raise ValueError(
-            f"sigma must have shape (K, D, D) = ({K}, {D}, {D}) to match pi and mu, got shape {sigma.shape}"
+            f"{sigma_name} must have shape (K, D, D) = ({K}, {D}, {D}) to match {pi_name} and {mu_name}, "
+            f"got shape {sigma.shape}"
         )
     scale = max(1.0, float(np.abs(sigma).max()))
     asymmetric = np.abs(sigma - sigma.transpose(0, 2, 1)).max(axis=(1, 2)) > atol * scale
     if asymmetric.any():
-        raise ValueError(f"sigma[{int(np.argmax(asymmetric))}] must be symmetric")
+        raise ValueError(f"{sigma_name}[{int(np.argmax(asymmetric))}] must be symmetric")
     smallest = np.linalg.eigvalsh(sigma)[:, 0]
-    if np.any(smallest < -atol * scale):
+    bound, kind = (atol * scale, "definite") if positive_definite else (-atol * scale, "semi-definite")
+    if np.any(smallest <= bound if positive_definite else smallest < bound):
         k = int(np.argmin(smallest))
-        raise ValueError(f"sigma[{k}] must be positive semi-definite, its smallest eigenvalue is {smallest[k]:.3g}")
+        raise ValueError(f"{sigma_name}[{k}] must be positive {kind}, its smallest eigenvalue is {smallest[k]:.3g}")
     return pi, mu, sigma

@@ -6,7 +6,16 @@ on which input, what was expected and what came back.
 
 from ._framework import CheckFailure, NotImplementedYet, show_failures_without_traceback
 from .mixtures import mixture_covariance, mixture_mean
+from .sum_of_mixtures import mixture_log_density, sample_sum, sum_of_mixtures
 
 show_failures_without_traceback()
 
-__all__ = ["CheckFailure", "NotImplementedYet", "mixture_covariance", "mixture_mean"]
+__all__ = [
+    "CheckFailure",
+    "NotImplementedYet",
+    "mixture_covariance",
+    "mixture_log_density",
+    "mixture_mean",
+    "sample_sum",
+    "sum_of_mixtures",
+]
