@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "check_autoencoder",
     "check_matrix",
     "check_mixture",
     "check_positive_int",
@@ -128,3 +129,22 @@ def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8, names=("pi", "mu", 
         k = int(np.argmin(smallest))
         raise ValueError(f"{sigma_name}[{k}] must be positive {kind}, its smallest eigenvalue is {smallest[k]:.3g}")
     return pi, mu, sigma
+
+
+def check_autoencoder(X, W1, W2):
+    """Validate a linear autoencoder's data X (N, D), encoder W1 (D, K) and decoder W2 (K, D).
+
+    Returns
+    -------
+    X, W1, W2 : np.ndarray of float, shapes (N, D), (D, K) and (K, D)
+    """
+    X = check_matrix(X)
+    D = X.shape[1]
+    W1 = _as_float_array(W1, "W1")
+    if W1.ndim != 2 or W1.shape[0] != D or not 1 <= W1.shape[1] <= D:
+        raise ValueError(f"W1 must have shape (D, K) = ({D}, K) with 1 <= K <= {D}, got shape {W1.shape}")
+    K = W1.shape[1]
+    W2 = _as_float_array(W2, "W2")
+    if W2.shape != (K, D):
+        raise ValueError(f"W2 must have shape (K, D) = ({K}, {D}) to match W1, got shape {W2.shape}")
+    return X, W1, W2

@@ -123,7 +123,8 @@ def test_sum_check_catches(mutant, message):
 
 def log_of_sum_of_densities(X, mixture):
     weights, means, covariances = mixture
-    densities = np.column_stack([stats.multivariate_normal(m, c).pdf(X) for m, c in zip(means, covariances)])
+    pairs = zip(means, covariances, strict=True)
+    densities = np.column_stack([stats.multivariate_normal(m, c).pdf(X) for m, c in pairs])
     with np.errstate(divide="ignore"):
         return np.log(densities @ weights)
 

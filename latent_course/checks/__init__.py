@@ -5,6 +5,7 @@ on which input, what was expected and what came back.
 """
 
 from ._framework import CheckFailure, NotImplementedYet, show_failures_without_traceback
+from .autoencoder import autoencoder_loss, pca, train_autoencoder
 from .mixtures import mixture_covariance, mixture_mean
 from .sum_of_mixtures import mixture_log_density, sample_sum, sum_of_mixtures
 
@@ -13,9 +14,12 @@ show_failures_without_traceback()
 __all__ = [
     "CheckFailure",
     "NotImplementedYet",
+    "autoencoder_loss",
     "mixture_covariance",
     "mixture_log_density",
     "mixture_mean",
+    "pca",
     "sample_sum",
     "sum_of_mixtures",
+    "train_autoencoder",
 ]

@@ -61,18 +61,24 @@ def describe_inputs(inputs: dict) -> str:
     return "\n".join(f"  {name} = {describe(value)}" for name, value in inputs.items())
 
 
-def call(function, **inputs):
-    """Call the student's `function` with keyword `inputs` (copied, so the check keeps its own).
+KEYWORD_INPUTS = ("random_state",)
 
-    A ``NotImplementedError`` becomes :class:`NotImplementedYet`; any other exception is the student's own and
-    propagates unchanged.
+
+def call(function, **inputs):
+    """Call the student's `function` with `inputs` (copied, so the check keeps its own).
+
+    Inputs are passed by position in the given order, except those named in ``KEYWORD_INPUTS``, which are passed
+    by keyword. A ``NotImplementedError`` becomes :class:`NotImplementedYet`; any other exception is the
+    student's own and propagates unchanged.
     """
     __tracebackhide__ = True
     if not callable(function):
         raise CheckFailure(f"expected a function, got {type(function).__name__}")
     copies = {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in inputs.items()}
+    positional = [value for name, value in copies.items() if name not in KEYWORD_INPUTS]
+    keywords = {name: value for name, value in copies.items() if name in KEYWORD_INPUTS}
     try:
-        return function(*copies.values())
+        return function(*positional, **keywords)
     except NotImplementedError:
         raise NotImplementedYet(
             f"{_name(function)}: not implemented yet (it still raises NotImplementedError; "
