@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Ellipse
 
-__all__ = ["covariance_ellipse"]
+__all__ = ["covariance_ellipse", "show_images"]
 
 
 def covariance_ellipse(ax, mean, cov, n_std: float = 2.0, **kwargs) -> Ellipse:
@@ -39,3 +40,35 @@ def covariance_ellipse(ax, mean, cov, n_std: float = 2.0, **kwargs) -> Ellipse:
     ellipse = Ellipse(tuple(mean), width, height, angle=angle, **kwargs)
     ax.add_patch(ellipse)
     return ellipse
+
+
+def show_images(images: dict, columns: int | None = None, width: float = 4.5):
+    """Show RGB images side by side, each under its title.
+
+    Parameters
+    ----------
+    images : dict of str to np.ndarray
+        Title to image; each image of shape (H, W, 3), uint8 or float in [0, 1].
+    columns : int, optional
+        Images per row; all in one row by default.
+    width : float
+        Width of one image in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    if not images:
+        raise ValueError("images must hold at least one image")
+    columns = columns or len(images)
+    rows = -(-len(images) // columns)
+    first = next(iter(images.values()))
+    height = width * first.shape[0] / first.shape[1] + 0.4
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, (title, image) in zip(axes.ravel(), images.items(), strict=False):  # spare axes stay empty
+        ax.imshow(image)
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "check_sample_weight",
     "check_autoencoder",
     "check_matrix",
     "check_mixture",
@@ -123,11 +124,20 @@ def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8, names=("pi", "mu", 
     asymmetric = np.abs(sigma - sigma.transpose(0, 2, 1)).max(axis=(1, 2)) > atol * scale
     if asymmetric.any():
         raise ValueError(f"{sigma_name}[{int(np.argmax(asymmetric))}] must be symmetric")
+    if positive_definite:
+        for k, covariance in enumerate(sigma):
+            try:
+                np.linalg.cholesky(covariance)
+            except np.linalg.LinAlgError:
+                raise ValueError(f"{sigma_name}[{k}] must be positive definite (its Cholesky factorisation fails)") \
+                    from None
+        return pi, mu, sigma
     smallest = np.linalg.eigvalsh(sigma)[:, 0]
-    bound, kind = (atol * scale, "definite") if positive_definite else (-atol * scale, "semi-definite")
-    if np.any(smallest <= bound if positive_definite else smallest < bound):
+    if np.any(smallest < -atol * scale):
         k = int(np.argmin(smallest))
-        raise ValueError(f"{sigma_name}[{k}] must be positive {kind}, its smallest eigenvalue is {smallest[k]:.3g}")
+        raise ValueError(
+            f"{sigma_name}[{k}] must be positive semi-definite, its smallest eigenvalue is {smallest[k]:.3g}"
+        )
     return pi, mu, sigma
 
 
@@ -148,3 +158,18 @@ def check_autoencoder(X, W1, W2):
     if W2.shape != (K, D):
         raise ValueError(f"W2 must have shape (K, D) = ({K}, {D}) to match W1, got shape {W2.shape}")
     return X, W1, W2
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Return per-sample weights of shape (n_samples,): ones when `sample_weight` is None.
+
+    Weights must be finite and non-negative with a positive sum; they need not sum to one (counts are typical).
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weight = _as_float_array(sample_weight, "sample_weight")
+    if weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape (N,) = ({n_samples},), got shape {weight.shape}")
+    if np.any(weight < 0) or weight.sum() <= 0:
+        raise ValueError("sample_weight must be non-negative with a positive sum")
+    return weight

@@ -6,6 +6,7 @@ on which input, what was expected and what came back.
 
 from ._framework import CheckFailure, NotImplementedYet, show_failures_without_traceback
 from .autoencoder import autoencoder_loss, pca, train_autoencoder
+from .clustering import em, gmm_log_probability, gmm_sample, kmeans
 from .mixtures import mixture_covariance, mixture_mean
 from .sum_of_mixtures import mixture_log_density, sample_sum, sum_of_mixtures
 
@@ -15,6 +16,10 @@ __all__ = [
     "CheckFailure",
     "NotImplementedYet",
     "autoencoder_loss",
+    "em",
+    "gmm_log_probability",
+    "gmm_sample",
+    "kmeans",
     "mixture_covariance",
     "mixture_log_density",
     "mixture_mean",
