@@ -8,6 +8,7 @@ from ._framework import CheckFailure, NotImplementedYet, show_failures_without_t
 from .autoencoder import autoencoder_loss, pca, train_autoencoder
 from .clustering import em, gmm_log_probability, gmm_sample, kmeans
 from .mixtures import mixture_covariance, mixture_mean
+from .recommender import initialize_Q_P, latent_factor_alternating_optimization, shift_user_mean, update_factors
 from .sum_of_mixtures import mixture_log_density, sample_sum, sum_of_mixtures
 
 show_failures_without_traceback()
@@ -19,12 +20,16 @@ __all__ = [
     "em",
     "gmm_log_probability",
     "gmm_sample",
+    "initialize_Q_P",
     "kmeans",
+    "latent_factor_alternating_optimization",
     "mixture_covariance",
     "mixture_log_density",
     "mixture_mean",
     "pca",
     "sample_sum",
+    "shift_user_mean",
     "sum_of_mixtures",
     "train_autoencoder",
+    "update_factors",
 ]

@@ -74,7 +74,7 @@ def call(function, **inputs):
     __tracebackhide__ = True
     if not callable(function):
         raise CheckFailure(f"expected a function, got {type(function).__name__}")
-    copies = {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in inputs.items()}
+    copies = {name: value.copy() if hasattr(value, "copy") else value for name, value in inputs.items()}
     positional = [value for name, value in copies.items() if name not in KEYWORD_INPUTS]
     keywords = {name: value for name, value in copies.items() if name in KEYWORD_INPUTS}
     try:

@@ -1,0 +1,466 @@
+# %% [markdown]
+# # 01 · Restaurant recommendation by matrix factorization
+#
+# Users rate restaurants with one to five stars. Most users have rated only a handful of the thousands of
+# restaurants, so the $N \times D$ rating matrix $M$ is almost empty. A latent factor model explains every known
+# rating $M_{ix}$ of user $i$ for restaurant $x$ by the inner product of two $k$-dimensional vectors,
+# $M_{ix} \approx \mathbf{q}_i^\top \mathbf{p}_x$, and predicts the unknown ones the same way. We fit it by
+# minimising
+#
+# $$\mathcal{L}(Q, P) = \sum_{(i, x) \in W} \big(M_{ix} - \mathbf{q}_i^\top \mathbf{p}_x\big)^2 + \lambda \sum_x \lVert \mathbf{p}_x \rVert^2 + \lambda \sum_i \lVert \mathbf{q}_i \rVert^2,$$
+#
+# where $W$ is the set of known ratings, $Q \in \mathbb{R}^{N \times k}$ holds the users' vectors as rows and
+# $P \in \mathbb{R}^{k \times D}$ the restaurants' as columns. The lecture notes
+# [derivations/01_matrix_factorization.md](../derivations/01_matrix_factorization.md) derive the algorithms.
+#
+# **Your tasks**
+#
+# 1. `shift_user_mean(matrix)`: subtract every user's mean rating from their known ratings.
+# 2. `initialize_Q_P(matrix, k, init)`: random or truncated-SVD starting factors.
+# 3. `update_factors(R, F, reg_lambda)`: one half-step of alternating least squares, a ridge regression per row,
+#    all rows at once.
+# 4. `latent_factor_alternating_optimization(...)`: alternating least squares with early stopping.
+# 5. `latent_factor_sgd(...)`: mini-batch stochastic gradient descent on the same objective, for comparison.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import svds
+
+from latent_course import checks
+from latent_course.ratings import yelp_like_ratings
+from latent_course.recommender import cold_start_filter, loss, ratings_matrix, rmse, split_ratings
+from latent_course.validation import check_positive_float, check_positive_int
+
+np.set_printoptions(precision=3, suppress=True)
+
+# %% [markdown]
+# ## The data (nothing to do here)
+#
+# The course's Yelp file cannot be shipped, so we use a synthetic data set of the same shape: 929,606 ratings from
+# 337,867 users on 5,899 restaurants, with long-tailed activity on both sides and stars skewed towards 4 and 5 as on
+# Yelp. The ratings come from a known low-rank model plus noise (`truth`), which tells us how well any model could
+# possibly do.
+#
+# To use real data instead, replace the next cell's first line by
+# `ratings = load_ratings("exercise_12_matrix_factorization_ratings.npy")` (the course's file), or by
+# `load_ratings("ml-100k/u.data")` or `load_ratings("ml-latest-small/ratings.csv")` for MovieLens, after
+# `from latent_course.ratings import load_ratings`. The rest of the notebook runs unchanged, except the cells that
+# use `truth`, which only synthetic data has.
+
+# %%
+ratings, truth = yelp_like_ratings(random_state=0)
+M_all = ratings_matrix(ratings.triplets)
+stars = ratings.triplets[:, 2]
+print(f"{len(stars):,} ratings, matrix of shape {M_all.shape}, {M_all.nnz / np.prod(M_all.shape):.3%} known")
+print("share of 1 to 5 stars:", np.bincount(stars, minlength=6)[1:] / len(stars))
+
+# %% [markdown]
+# ### Cold start
+#
+# A user with two ratings, or a restaurant with three, gives too little to learn a vector from. We keep only the users
+# and restaurants with at least 20 ratings; removing users lowers the restaurants' counts and vice versa, so the filter
+# repeats until nothing changes. `kept_users` and `kept_items` remember which original rows and columns survive,
+# so that recommendations can be named.
+
+# %%
+M, kept_users, kept_items = cold_start_filter(M_all, min_ratings=20)
+print(f"shape before {M_all.shape}, after {M.shape}; {M.nnz:,} ratings kept")
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+axes[0].bar(np.arange(1, 6), np.bincount(M.data.astype(int), minlength=6)[1:])
+axes[0].set(xlabel="stars", ylabel="ratings", title="Stars in the core")
+axes[1].hist(np.diff(M.indptr), bins=50, log=True)
+axes[1].set(xlabel="ratings per user", ylabel="users", title="Activity is long-tailed")
+plt.show()
+
+# %% [markdown]
+# ### Validation and test entries
+#
+# We hold out random known ratings: a validation set to choose the model and decide when to stop training, and a test
+# set touched once at the end. The original exercise held out 200 each; with 200 ratings the standard error of a
+# root mean squared error near 1 is about 0.05, too coarse to tell models apart, so we hold out 5,000 each.
+
+# %%
+M_train, val_idx, test_idx, val_values, test_values = split_ratings(M, n_validation=5000, n_test=5000, random_state=0)
+print(f"{M_train.nnz:,} training, {len(val_values):,} validation and {len(test_values):,} test ratings")
+
+# %% [markdown]
+# ## Task 1: subtract each user's mean rating
+#
+# Some users rate everything highly, others are harsh. Subtracting each user's mean over **their known ratings**
+# removes this effect, so that the factors model how a user deviates from their own average. Two pitfalls:
+#
+# * The mean is over the user's rated restaurants, not over all $D$ columns (most of which are unknown, not zero).
+# * A rating equal to the user's mean becomes 0. It is still a known rating, different from the unknown entries.
+#   In a sparse matrix the known ratings are the **stored** entries, so keep the sparsity pattern and change only
+#   the stored values (`matrix.data`); never call `eliminate_zeros()` on it.
+#
+# Return the user means as an array of shape `(N,)`; a user without ratings gets mean 0.
+
+# %%
+def shift_user_mean(matrix):
+    """Subtract the mean rating per user from the user's known (stored) ratings.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix, shape (N, D)
+        Known ratings as stored entries.
+
+    Returns
+    -------
+    shifted : scipy.sparse.csr_matrix, shape (N, D)
+        The same stored entries, each minus its user's mean; explicit zeros stay stored.
+    user_means : np.ndarray, shape (N,)
+        The mean of every user's known ratings (0 for a user without any).
+    """
+    matrix = sp.csr_matrix(matrix, dtype=float, copy=True)
+    # TODO: per-row sums and counts of the stored entries; subtract with np.repeat over the rows.
+    raise NotImplementedError
+
+
+# %%
+checks.shift_user_mean(shift_user_mean)
+
+# %%
+M_shifted, user_means = shift_user_mean(M_train)
+val_shifted = val_values - user_means[val_idx[0]]
+test_shifted = test_values - user_means[test_idx[0]]
+# The known training entries are the stored ones; M_shifted.nonzero() would skip the explicit zeros.
+train_idx = (np.repeat(np.arange(M_shifted.shape[0]), np.diff(M_shifted.indptr)), M_shifted.indices)
+print(f"{np.sum(M_shifted.data == 0):,} known ratings equal their user's mean and are stored as 0")
+
+# %% [markdown]
+# ## Task 2: initialise the factors
+#
+# With `init='random'`, draw every entry of $Q$ and $P$ uniformly from $[0, 1)$ with
+# `np.random.default_rng(random_state)`. With `init='svd'`, take the truncated SVD of the matrix,
+# $M \approx U_k S_k V_k^\top$ (`scipy.sparse.linalg.svds`, with a starting vector `v0` drawn from the same generator so
+# that the result is reproducible), and set $Q = U_k S_k$, $P = V_k^\top$: the best rank-$k$ approximation of the matrix
+# with its unknown entries read as zeros, a good start.
+
+# %%
+def initialize_Q_P(matrix, k, init="random", random_state=0):
+    """Initial factors Q and P of a latent factor model.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix, shape (N, D)
+        The matrix to factorise.
+    k : int
+        The number of latent dimensions (for 'svd', less than min(N, D)).
+    init : {'random', 'svd'}
+        Uniform entries in [0, 1), or the truncated SVD of `matrix`.
+    random_state : int or np.random.Generator
+
+    Returns
+    -------
+    Q : np.ndarray, shape (N, k)
+    P : np.ndarray, shape (k, D)
+    """
+    N, D = matrix.shape
+    if init not in ("random", "svd"):
+        raise ValueError(f"init must be 'random' or 'svd', got {init!r}")
+    k = check_positive_int(k, "k", high=min(N, D) - 1 if init == "svd" else None)
+    rng = np.random.default_rng(random_state)
+    # TODO: uniform [0, 1) entries from rng, or Q = U S and P = V^T from svds with v0 drawn from rng.
+    raise NotImplementedError
+
+
+# %%
+checks.initialize_Q_P(initialize_Q_P)
+
+# %% [markdown]
+# ## Task 3: one half-step of alternating least squares
+#
+# With $P$ fixed, $\mathcal{L}$ splits into one ridge regression per user: the user's known ratings $\mathbf{r}$ are
+# the targets, the restaurants' vectors are the inputs, and $\mathbf{q}_i$ the coefficients,
+#
+# $$\mathbf{q}_i = \big(F_{\Omega_i}^\top F_{\Omega_i} + \lambda I\big)^{-1} F_{\Omega_i}^\top \mathbf{r}_{\Omega_i},$$
+#
+# where $F = P^\top$ and $\Omega_i$ are the restaurants user $i$ rated. With $Q$ fixed the same holds for every
+# restaurant, with the roles swapped. `update_factors(R, F, reg_lambda)` does this for every row of a sparse `R` (its
+# stored entries, explicit zeros included, are the row's known ratings) against fixed factors `F`
+# ($m \times k$), and returns the $n \times k$ solutions; a row without ratings gets zeros. It must equal scikit-learn's
+# `Ridge(alpha=reg_lambda, fit_intercept=False)` fitted row by row, but without calling a solver once per row from
+# Python: form the Gram matrices of many rows as one 3-D array and hand it to `np.linalg.solve`, which solves a whole
+# stack of systems at once. Process the rows in blocks so that memory stays bounded.
+#
+# Two details make it fast: rows sorted by their number of ratings fill a block with rows of similar length, so
+# padding short rows with zeros wastes little; and a row with $L < k$ ratings is cheaper through the equivalent
+# $L \times L$ system, $\mathbf{q} = F_\Omega^\top (F_\Omega F_\Omega^\top + \lambda I)^{-1} \mathbf{r}$.
+
+# %%
+def update_factors(R, F, reg_lambda, block_size=2**18):
+    """Solve the ridge regression of every row of R on the fixed factors F (one half-step of ALS).
+
+    Parameters
+    ----------
+    R : scipy.sparse matrix, shape (n, m)
+        Every row's stored entries (explicit zeros included) are its known ratings.
+    F : np.ndarray, shape (m, k)
+        The fixed factors, one row per column of R.
+    reg_lambda : float
+        The ridge penalty, greater than 0.
+    block_size : int
+        About how many numbers one block of rows may hold; bounds the memory used.
+
+    Returns
+    -------
+    X : np.ndarray, shape (n, k)
+        X[i] = argmin_x sum_{j stored in row i} (R[i, j] - F[j] @ x)^2 + reg_lambda * ||x||^2.
+    """
+    R = sp.csr_matrix(R, dtype=float)
+    F = np.asarray(F, dtype=float)
+    if F.ndim != 2 or F.shape[0] != R.shape[1]:
+        raise ValueError(f"F must have shape (m, k) = ({R.shape[1]}, k) to match R's columns, got {F.shape}")
+    reg_lambda = check_positive_float(reg_lambda, "reg_lambda")
+    # TODO: per block of rows sorted by length: padded 3-D array of F's rows, Gram matrices, np.linalg.solve.
+    raise NotImplementedError
+
+
+# %%
+checks.update_factors(update_factors)
+
+# %% [markdown]
+# ## Task 4: alternating least squares with early stopping
+#
+# Alternate the two half-steps, $Q \leftarrow$ `update_factors(M, P.T, λ)` and
+# $P \leftarrow$ `update_factors(M.T, Q, λ).T`, starting from `initialize_Q_P`. Every `eval_every` iterations, before
+# the update, record the training loss $\mathcal{L}$ on the known entries and the validation loss, the sum of squared
+# errors on the validation entries. Early stopping: remember a **copy** of the best $Q$ and $P$ seen on validation
+# (with in-place updates, a reference would silently follow the latest iterate); when the validation loss has not
+# improved for `patience` evaluations, stop and set `converged_after` to the iteration minus
+# `patience * eval_every`; if `max_steps` is reached first, `converged_after` is -1. Print a compact log: one row every
+# `log_every` iterations and a final line (`log_every=0` prints nothing).
+#
+# `non_zero_idx` lists the known training entries. The shifted matrix stores them all, explicit zeros included, so
+# the known ratings are its stored entries; the argument is kept for the original exercise's signature and to evaluate
+# the training loss.
+
+# %%
+def latent_factor_alternating_optimization(M, non_zero_idx, k, val_idx, val_values, reg_lambda, max_steps=100,
+                                           init="random", log_every=10, patience=5, eval_every=1, random_state=0):
+    """Matrix factorization by alternating least squares with early stopping on validation data.
+
+    Parameters
+    ----------
+    M : scipy.sparse matrix, shape (N, D)
+        The (shifted) training ratings as stored entries.
+    non_zero_idx : np.ndarray, shape (nnz, 2)
+        The (row, column) of every known training rating.
+    k : int
+        The latent dimension.
+    val_idx : tuple (rows, columns) of np.ndarray, each of shape (n_validation,)
+    val_values : np.ndarray, shape (n_validation,)
+    reg_lambda : float
+    max_steps : int
+        The largest number of iterations (each updates Q, then P).
+    init : {'random', 'svd'}
+        See `initialize_Q_P`.
+    log_every : int
+        Print a log row every this many iterations; 0 prints nothing.
+    patience : int
+        Stop after this many evaluations without improvement of the validation loss.
+    eval_every : int
+        Evaluate the losses every this many iterations.
+    random_state : int
+        Seed of the initialisation.
+
+    Returns
+    -------
+    best_Q : np.ndarray, shape (N, k)
+    best_P : np.ndarray, shape (k, D)
+        The factors with the smallest validation loss seen.
+    validation_losses : list of float
+        Sum of squared errors on the validation entries at every evaluation.
+    train_losses : list of float
+        The objective L on the training entries at every evaluation.
+    converged_after : int
+        it - patience * eval_every, with `it` the iteration at which patience ran out, or -1 if `max_steps` was
+        reached first.
+    """
+    M = sp.csr_matrix(M, dtype=float)
+    non_zero_idx = np.asarray(non_zero_idx)
+    if non_zero_idx.ndim != 2 or non_zero_idx.shape[1] != 2:
+        raise ValueError(f"non_zero_idx must have shape (nnz, 2), got {non_zero_idx.shape}")
+    for name, value in [("max_steps", max_steps), ("patience", patience), ("eval_every", eval_every)]:
+        check_positive_int(value, name)
+    check_positive_int(log_every, "log_every", low=0)
+    train_idx = tuple(non_zero_idx.T)
+    train_values = np.asarray(M[train_idx]).ravel()
+    # TODO: initialise; every eval_every steps evaluate, keep copies of the best, count patience; update Q then P.
+    raise NotImplementedError
+
+
+# %%
+checks.latent_factor_alternating_optimization(latent_factor_alternating_optimization)
+
+# %% [markdown]
+# ## The original setting, and what goes wrong with it
+#
+# The original exercise trained with $k = 100$, $\lambda = 10^{-4}$, random initialisation and patience 10.
+
+# %%
+non_zero_idx = np.column_stack(train_idx)
+Q, P, val_losses, train_losses, converged_after = latent_factor_alternating_optimization(
+    M_shifted, non_zero_idx, k=100, val_idx=val_idx, val_values=val_shifted, reg_lambda=1e-4, init="random",
+    patience=10, log_every=5)
+print(f"converged_after = {converged_after}")
+
+# %% [markdown]
+# The training loss falls by five orders of magnitude, while the validation error stalls near 2.4 stars, far worse
+# than simply predicting every user's mean (about 1.35, below). With 100 free numbers per user and per restaurant and
+# almost no penalty, the model fits the noise of every training rating (most users have fewer than 100 ratings, so
+# theirs can be matched exactly) and predicts unseen ones badly. Early stopping returns the best factors it saw, but
+# the best of a badly overfitting model is still bad. The remedy is a smaller $k$ and a real penalty, both chosen on
+# validation data.
+#
+# ## Choosing k and λ on validation data
+
+# %%
+sweep = {}
+for k in [2, 5, 10]:
+    for reg_lambda in [0.3, 1.0, 3.0, 10.0]:
+        result = latent_factor_alternating_optimization(
+            M_shifted, non_zero_idx, k, val_idx, val_shifted, reg_lambda, max_steps=40, init="svd", log_every=0)
+        sweep[k, reg_lambda] = np.sqrt(min(result[2]) / len(val_values))
+ks, lambdas = sorted({k for k, _ in sweep}), sorted({lam for _, lam in sweep})
+print("validation RMSE" + "".join(f"{f'lambda = {lam:g}':>14}" for lam in lambdas))
+for k in ks:
+    print(f"k = {k:<13d}" + "".join(f"{sweep[k, lam]:14.4f}" for lam in lambdas))
+best_k, best_lambda = min(sweep, key=sweep.get)
+print(f"chosen: k = {best_k}, lambda = {best_lambda:g}")
+
+# %% [markdown]
+# ## Task 5: stochastic gradient descent
+#
+# Alternating least squares solves for all of $Q$, then all of $P$, exactly. Stochastic gradient descent instead walks
+# downhill on small random batches of ratings. For a batch of known entries $(i, x)$ with errors
+# $e = M_{ix} - \mathbf{q}_i^\top \mathbf{p}_x$, every entry moves its two vectors,
+#
+# $$\mathbf{q}_i \mathrel{+}= \eta \big(e\, \mathbf{p}_x - \tfrac{\lambda}{n_i} \mathbf{q}_i\big), \qquad \mathbf{p}_x \mathrel{+}= \eta \big(e\, \mathbf{q}_i - \tfrac{\lambda}{m_x} \mathbf{p}_x\big),$$
+#
+# where $n_i$ and $m_x$ count the training ratings of user $i$ and restaurant $x$, so that one pass over the data
+# (an epoch) applies the penalty $\lambda$ once per vector, as in $\mathcal{L}$. Vectorise over the batch: compute all
+# errors at once and accumulate the moves with `np.add.at` (a user can occur several times in one batch). Shuffle
+# the ratings every epoch, evaluate as in task 4 once per epoch, and stop early in the same way.
+
+# %%
+def latent_factor_sgd(M, k, val_idx, val_values, reg_lambda, learning_rate=0.05, batch_size=256, max_epochs=50,
+                      patience=3, init="svd", random_state=0):
+    """Matrix factorization by mini-batch stochastic gradient descent with early stopping.
+
+    Parameters
+    ----------
+    M : scipy.sparse matrix, shape (N, D)
+        The (shifted) training ratings as stored entries.
+    k : int
+    val_idx : tuple (rows, columns) of np.ndarray
+    val_values : np.ndarray, shape (n_validation,)
+    reg_lambda : float
+    learning_rate : float
+        The step size eta.
+    batch_size : int
+        Ratings per batch.
+    max_epochs : int
+    patience : int
+        Stop after this many epochs without improvement of the validation loss.
+    init : {'random', 'svd'}
+    random_state : int
+        Seed of the initialisation and the shuffling.
+
+    Returns
+    -------
+    best_Q, best_P, validation_losses, train_losses, converged_after
+        As for `latent_factor_alternating_optimization`, with one evaluation per epoch.
+    """
+    M = sp.csr_matrix(M, dtype=float)
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    max_epochs = check_positive_int(max_epochs, "max_epochs")
+    patience = check_positive_int(patience, "patience")
+    rng = np.random.default_rng(random_state)
+    # TODO: per epoch: evaluate and keep the best copies; shuffle; per batch compute errors, np.add.at moves.
+    raise NotImplementedError
+
+
+# %% [markdown]
+# ## Training curves: ALS and SGD on the chosen model
+
+# %%
+als = latent_factor_alternating_optimization(M_shifted, non_zero_idx, best_k, val_idx, val_shifted, best_lambda,
+                                             max_steps=30, init="svd", log_every=10)
+sgd = latent_factor_sgd(M_shifted, best_k, val_idx, val_shifted, best_lambda)
+print(f"SGD: {len(sgd[2])} epochs, best validation RMSE {np.sqrt(min(sgd[2]) / len(val_values)):.4f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+for name, result in [("ALS (per iteration)", als), ("SGD (per epoch)", sgd)]:
+    axes[0].plot(result[3], label=name)
+    axes[1].plot(np.sqrt(np.array(result[2]) / len(val_values)), label=name)
+axes[0].set(xlabel="iteration or epoch", ylabel="training objective", yscale="log", title="Training loss")
+axes[1].set(xlabel="iteration or epoch", ylabel="RMSE (shifted stars)", title="Validation error")
+axes[0].legend()
+plt.show()
+
+# %% [markdown]
+# ## Test error against baselines and the noise floor
+#
+# On the star scale, adding the user means back: the global mean, every user's mean, user and item effects (each
+# restaurant's mean deviation from its users' means, shrunk towards zero by a prior of 10 ratings), our two
+# factorizations, and the noise floor: the error of the true model's expected stars, which no method can beat on
+# average.
+
+# %%
+test_users, test_items = test_idx
+shifted_coo = M_shifted.tocoo()
+item_effect = np.bincount(shifted_coo.col, weights=shifted_coo.data, minlength=M.shape[1]) / (
+    np.bincount(shifted_coo.col, minlength=M.shape[1]) + 10)
+expected = truth.expected_stars(kept_users[test_users], kept_items[test_items])
+
+
+def star_rmse(predictions):
+    return np.sqrt(np.mean((test_values - predictions) ** 2))
+
+
+results = {
+    "global mean": star_rmse(np.full(len(test_values), M_train.data.mean())),
+    "user mean": star_rmse(user_means[test_users]),
+    "user and item effects": star_rmse(user_means[test_users] + item_effect[test_items]),
+    f"ALS, k = {best_k}, lambda = {best_lambda:g}": rmse(test_values, test_idx, als[0], als[1], user_means[test_users]),
+    f"SGD, k = {best_k}, lambda = {best_lambda:g}": rmse(test_values, test_idx, sgd[0], sgd[1], user_means[test_users]),
+    "noise floor (true model)": star_rmse(expected),
+}
+for name, value in results.items():
+    print(f"{name:<32} test RMSE {value:.3f}")
+
+# %% [markdown]
+# ## Recommendations
+#
+# For a sample user, we predict every restaurant they have not rated (training, validation and test ratings all
+# count as rated) and list the five best. Beside each prediction, the true model's expected stars.
+
+# %%
+user = int(np.argmax(np.diff(M.indptr) == 30))
+scores = als[0][user] @ als[1] + user_means[user]
+rated = M[user].indices
+scores[rated] = -np.inf
+top = np.argsort(scores)[::-1][:5]
+print(f"user {ratings.user_ids[kept_users[user]]} has rated {rated.size} restaurants; top 5 of the others:")
+for item in top:
+    original = kept_items[item]
+    print(f"  restaurant {ratings.item_ids[original]:>5}: predicted {scores[item]:.2f} stars, "
+          f"true model {truth.expected_stars([kept_users[user]], [original])[0]:.2f}")
+
+# %% [markdown]
+# ## Summing up
+#
+# * The known ratings are the stored entries of a sparse matrix, and they stay known after the mean shift, even when
+#   they become 0.
+# * Each half-step of ALS is a set of independent ridge regressions, exact and vectorisable; the objective never
+#   increases. SGD reaches a similar model with cheap noisy steps.
+# * Large $k$ with almost no penalty overfits; choosing $k$ and $\lambda$ on validation data and stopping early on it
+#   gives a model that beats the baselines, and the synthetic data's noise floor shows how much room is left.
+#
+# See [derivations/01_matrix_factorization.md](../derivations/01_matrix_factorization.md) for the derivations.
