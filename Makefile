@@ -19,7 +19,7 @@ execute: $(VENV)/.installed
 	$(BIN)/python -m latent_course execute $(NAMES)
 
 bench: $(VENV)/.installed
-	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/[a-z]*.py; do $(BIN)/python $$script || exit 1; done
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
