@@ -15,7 +15,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-__all__ = ["MarkerError", "exercise_text", "render_pair", "generate", "stale_files"]
+__all__ = ["MarkerError", "exercise_text", "generate", "read_notebook", "render_pair", "stale_files"]
 
 CELL_HEADER = re.compile(r"^# %%(?P<rest>.*)$")
 CELL_TYPE = re.compile(r"\[(markdown|md|raw)\]")

@@ -27,8 +27,8 @@ def _squared_distances(X, centres):
 
 def _labels(function, z, N, k, inputs):
     __tracebackhide__ = True
-    z = np.asarray(z) if isinstance(z, np.ndarray) else _fail(
-        function, f"the labels should be a NumPy array of shape ({N},), got {type(z).__name__}", inputs)
+    if not isinstance(z, np.ndarray):
+        _fail(function, f"the labels should be a NumPy array of shape ({N},), got {type(z).__name__}", inputs)
     if z.shape != (N,):
         _fail(function, f"the labels should have shape ({N},), got {z.shape}", inputs)
     if not np.issubdtype(z.dtype, np.integer):
