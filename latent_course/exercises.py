@@ -117,7 +117,7 @@ def render_pair(text: str) -> dict[str, str]:
 def _planned(solutions: Path, notebooks: Path) -> dict[Path, str]:
     planned = {}
     for source in sorted(solutions.glob("[0-9][0-9]_*.py")):
-        text = exercise_text(source.read_text(encoding="utf-8"), filename=str(source))
+        text = exercise_text(source.read_text(encoding="utf-8"), filename=f"{source.parent.name}/{source.name}")
         for suffix, content in render_pair(text).items():
             planned[notebooks / (source.stem + suffix)] = content
     return planned
