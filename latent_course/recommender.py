@@ -114,7 +114,16 @@ def split_ratings(matrix, n_validation: int, n_test: int, random_state=0):
 
 def predict(ixs, Q, P):
     """The model's values Q[i] . P[:, j] at the entries ``ixs = (rows, columns)``, shape (n,), without Q @ P."""
-    rows, columns = ixs
+    Q, P = np.asarray(Q, dtype=float), np.asarray(P, dtype=float)
+    if Q.ndim != 2 or P.ndim != 2 or Q.shape[1] != P.shape[0]:
+        raise ValueError(f"Q and P must have shapes (N, k) and (k, D) with the same k, got {Q.shape} and {P.shape}")
+    try:
+        rows, columns = (np.asarray(index, dtype=np.intp) for index in ixs)
+    except (TypeError, ValueError):
+        raise ValueError("ixs must be a pair (rows, columns) of integer index arrays") from None
+    if rows.shape != columns.shape or rows.ndim != 1:
+        raise ValueError(f"ixs must hold two index arrays of the same length, got shapes {rows.shape} and "
+                         f"{columns.shape}")
     return np.einsum("nk,kn->n", Q[rows], P[:, columns])
 
 
@@ -136,11 +145,18 @@ def loss(values, ixs, Q, P, reg_lambda):
     loss : float
         sum((values - Q[i] . P[:, j])^2) + reg_lambda * (||P||_F^2 + ||Q||_F^2).
     """
-    errors = np.asarray(values, dtype=float) - predict(ixs, Q, P)
-    return float(errors @ errors + reg_lambda * (np.sum(P**2) + np.sum(Q**2)))
+    errors = _known_values(values, ixs) - predict(ixs, Q, P)
+    return float(errors @ errors + reg_lambda * (np.sum(np.square(P)) + np.sum(np.square(Q))))
 
 
 def rmse(values, ixs, Q, P, offsets=None):
     """Root mean squared error of the predictions at `ixs`; `offsets` (shape (n,)) are added to the predictions."""
     predictions = predict(ixs, Q, P) + (0 if offsets is None else offsets)
-    return float(np.sqrt(np.mean((np.asarray(values, dtype=float) - predictions) ** 2)))
+    return float(np.sqrt(np.mean((_known_values(values, ixs) - predictions) ** 2)))
+
+
+def _known_values(values, ixs) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(ixs[0]),):
+        raise ValueError(f"values must have shape (n,) = ({len(ixs[0])},) to match ixs, got {values.shape}")
+    return values

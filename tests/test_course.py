@@ -2,6 +2,7 @@
 
 import textwrap
 
+import jupytext
 import numpy as np
 import pytest
 
@@ -52,3 +53,14 @@ def test_loads_the_course_solution_and_the_student_stub():
 def test_topics_are_in_course_order():
     names = topics()
     assert names == sorted(names) and "03_mixture_moments" in names
+
+
+def test_execute_writes_the_outputs_with_stable_cell_ids(tmp_path):
+    from latent_course.course import execute_solution
+
+    (tmp_path / "01_demo.py").write_text("# %% [markdown]\n# A title\n\n# %%\nprint(6 * 7)\n")
+    target = execute_solution("01_demo", directory=tmp_path)
+    notebook = jupytext.read(target)
+    assert [cell.id for cell in notebook.cells] == ["cell-000", "cell-001"]
+    assert notebook.cells[1].outputs[0].text == "42\n"
+    assert notebook.metadata.kernelspec.name == "python3"

@@ -66,3 +66,14 @@ def test_loss_and_rmse_at_given_entries_only():
     assert loss(np.array([1.0, 2.0]), ixs, Q, P, 0.5) == pytest.approx(4.0 + 0.5 * (5 + 12))
     assert rmse(np.array([1.0, 2.0]), ixs, Q, P) == pytest.approx(np.sqrt(2.0))
     assert rmse(np.array([1.0, 2.0]), ixs, Q, P, offsets=np.array([-2.0, 0.0])) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: predict(([0], [0]), np.ones((2, 3)), np.ones((2, 3))), r"shapes \(N, k\) and \(k, D\)"),
+    (lambda: predict(([0, 1], [0]), np.ones((2, 3)), np.ones((3, 2))), "two index arrays of the same length"),
+    (lambda: predict(None, np.ones((2, 3)), np.ones((3, 2))), "pair"),
+    (lambda: loss(np.ones(3), ([0], [0]), np.ones((2, 3)), np.ones((3, 2)), 0.0), r"values must have shape \(n,\)"),
+])
+def test_bad_arguments_name_the_parameter(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
