@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckFailure", "NotImplementedYet", "call", "check_array", "check_close", "passed",
-           "show_failures_without_traceback"]
+__all__ = ["CheckFailure", "NotImplementedYet", "call", "check_array", "check_close", "check_seeded", "check_tuple",
+           "fail", "passed", "show_failures_without_traceback"]
 
 
 class CheckFailure(AssertionError):
@@ -84,6 +84,30 @@ def call(function, **inputs):
             f"{_name(function)}: not implemented yet (it still raises NotImplementedError; "
             "replace that line with your code)"
         ) from None
+
+
+def fail(function, message: str, inputs: dict):
+    """Raise :class:`CheckFailure` with `message`, prefixed by the function's name and followed by the input."""
+    __tracebackhide__ = True
+    raise CheckFailure(f"{_name(function)}: {message}\nInput:\n{describe_inputs(inputs)}")
+
+
+def check_tuple(function, result, names, inputs: dict) -> tuple:
+    """Return `result` after checking that it is a tuple with one element per name in `names`."""
+    __tracebackhide__ = True
+    if not isinstance(result, tuple) or len(result) != len(names):
+        fail(function, f"should return a tuple ({', '.join(names)}), got {type(result).__name__}", inputs)
+    return result
+
+
+def check_seeded(function, result, inputs: dict, what: str) -> None:
+    """Call `function` again with the same `inputs` (and so the same random_state) and require the same `result`."""
+    __tracebackhide__ = True
+    again = call(function, **inputs)
+    pairs = zip(result, again, strict=False) if isinstance(result, tuple) else [(result, again)]
+    if not all(np.array_equal(first, second) for first, second in pairs):
+        fail(function, f"two calls with the same random_state gave different {what}; draw every random number "
+                       "from np.random.default_rng(random_state).", inputs)
 
 
 def check_array(function, result, shape, inputs: dict, what: str = "the result") -> np.ndarray:

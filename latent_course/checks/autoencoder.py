@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA, TruncatedSVD
 
-from ._framework import CheckFailure, call, check_array, check_close, describe_inputs, passed
+from ._framework import call, check_array, check_close, check_tuple, fail, passed
 
 __all__ = ["autoencoder_loss", "pca", "train_autoencoder"]
 
@@ -37,17 +37,8 @@ def _finite_differences(X, W1, W2, which, eps=1e-6):
 def _scalar(function, value, inputs, what):
     __tracebackhide__ = True
     if np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number):
-        raise CheckFailure(f"{function.__name__}: {what} should be a number, got {type(value).__name__} "
-                           f"of shape {np.shape(value)}.\nInput:\n{describe_inputs(inputs)}")
+        fail(function, f"{what} should be a number, got {type(value).__name__} of shape {np.shape(value)}.", inputs)
     return np.array(float(value))
-
-
-def _triple(function, result, inputs, names):
-    __tracebackhide__ = True
-    if not isinstance(result, tuple) or len(result) != len(names):
-        raise CheckFailure(f"{function.__name__}: should return a tuple ({', '.join(names)}), "
-                           f"got {type(result).__name__}.\nInput:\n{describe_inputs(inputs)}")
-    return result
 
 
 def autoencoder_loss(function) -> None:
@@ -62,7 +53,7 @@ def autoencoder_loss(function) -> None:
     for N, D, K in [(7, 5, 2), (6, 4, 1), (5, 3, 3)]:
         X, W1, W2 = rng.normal(size=(N, D)), rng.normal(size=(D, K)), rng.normal(size=(K, D))
         inputs = {"X": X, "W1": W1, "W2": W2}
-        loss, grad_W1, grad_W2 = _triple(function, call(function, **inputs), inputs, ["loss", "grad_W1", "grad_W2"])
+        loss, grad_W1, grad_W2 = check_tuple(function, call(function, **inputs), ["loss", "grad_W1", "grad_W2"], inputs)
         check_close(function, _scalar(function, loss, inputs, "the loss"), np.array(_loss(X, W1, W2)), inputs,
                     what="the loss", why="the loss is the squared Frobenius norm of X - X W1 W2, divided by N.")
         for which, (name, gradient) in enumerate([("grad_W1", grad_W1), ("grad_W2", grad_W2)]):
@@ -86,19 +77,17 @@ def train_autoencoder(function) -> None:
     for N, D, K in [(300, 6, 2), (40, 8, 3)]:
         X = _data(rng, N, D, np.linspace(3.0, 0.5, D))
         inputs = {"X": X, "K": K, "random_state": 0}
-        W1, W2, losses = _triple(function, call(function, **inputs), inputs, ["W1", "W2", "losses"])
+        W1, W2, losses = check_tuple(function, call(function, **inputs), ["W1", "W2", "losses"], inputs)
         W1 = check_array(function, W1, (D, K), inputs, "W1")
         W2 = check_array(function, W2, (K, D), inputs, "W2")
         losses = np.asarray(losses, dtype=float)
         if losses.ndim != 1 or losses.size < 2:
-            raise CheckFailure(f"{function.__name__}: losses should be a 1-D array with one loss per step, "
-                               f"got shape {losses.shape}.\nInput:\n{describe_inputs(inputs)}")
+            fail(function, f"losses should be a 1-D array with one loss per step, got shape {losses.shape}.", inputs)
         increases = np.flatnonzero(~(np.diff(losses) <= 1e-12 * losses[:-1]))
         if increases.size:
             step = int(increases[0])
-            raise CheckFailure(f"{function.__name__}: the loss increased from {losses[step]:.6g} to "
-                               f"{losses[step + 1]:.6g} at step {step + 1}; the step size is too large "
-                               f"(use N / (4 s_1^2)).\nInput:\n{describe_inputs(inputs)}")
+            fail(function, f"the loss increased from {losses[step]:.6g} to {losses[step + 1]:.6g} at step "
+                           f"{step + 1}; the step size is too large (use N / (4 s_1^2)).", inputs)
         check_close(function, np.array(losses[-1]), np.array(_loss(X, W1, W2)), inputs, rtol=1e-6,
                     what="the last recorded loss (compared with the loss of the returned W1, W2)")
         best = np.sum(np.linalg.svd(X, compute_uv=False)[K:] ** 2) / N
@@ -121,7 +110,7 @@ def pca(function) -> None:
     for N, D, K, center in [(50, 5, 2, True), (80, 6, 3, False), (30, 4, 1, True), (40, 7, 4, False)]:
         X = _data(rng, N, D, np.linspace(4.0, 0.5, D)) + 3.0
         inputs = {"X": X, "K": K, "center": center}
-        components, error = _triple(function, call(function, **inputs), inputs, ["components", "error"])
+        components, error = check_tuple(function, call(function, **inputs), ["components", "error"], inputs)
         components = check_array(function, components, (K, D), inputs, "the components")
         if center:
             reference = PCA(n_components=K, svd_solver="full").fit(X)

@@ -6,14 +6,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 
-from ._framework import CheckFailure, call, check_array, check_close, describe_inputs, passed
+from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 __all__ = ["initialize_Q_P", "latent_factor_alternating_optimization", "shift_user_mean", "update_factors"]
-
-
-def _fail(function, message, inputs):
-    __tracebackhide__ = True
-    raise CheckFailure(f"{function.__name__}: {message}\nInput:\n{describe_inputs(inputs)}")
 
 
 def _known(matrix):
@@ -43,12 +38,9 @@ def shift_user_mean(function) -> None:
     cases = [small, _random_ratings(np.random.default_rng(1), 30, 20, 0.3)]
     for matrix in cases:
         inputs = {"matrix": matrix}
-        result = call(function, **inputs)
-        if not isinstance(result, tuple) or len(result) != 2:
-            _fail(function, f"should return a tuple (shifted, user_means), got {type(result).__name__}", inputs)
-        shifted, means = result
+        shifted, means = check_tuple(function, call(function, **inputs), ["shifted", "user_means"], inputs)
         if not sp.issparse(shifted) or shifted.shape != matrix.shape:
-            _fail(function, f"the shifted matrix should be a sparse matrix of shape {matrix.shape}, got "
+            fail(function, f"the shifted matrix should be a sparse matrix of shape {matrix.shape}, got "
                             f"{type(shifted).__name__} of shape {getattr(shifted, 'shape', None)}", inputs)
         r, c, v = _known(matrix)
         counts = np.bincount(r, minlength=matrix.shape[0])
@@ -61,7 +53,7 @@ def shift_user_mean(function) -> None:
             lost = sorted(set(zip(r.tolist(), c.tolist(), strict=True)) - set(zip(r2.tolist(), c2.tolist(),
                                                                                    strict=True)))
             detail = f"entry {lost[0]} is no longer stored" if lost else "entries were added"
-            _fail(function, f"the known entries changed: {detail}. A rating equal to its user's mean must stay a "
+            fail(function, f"the known entries changed: {detail}. A rating equal to its user's mean must stay a "
                             "stored 0 (change matrix.data; never eliminate zeros).", inputs)
         check_close(function, v2, v - expected[r], inputs, what="the shifted values (in row-major order)")
     passed(function, 4 * len(cases))
@@ -80,24 +72,19 @@ def initialize_Q_P(function) -> None:
     inputs = {"matrix": matrix, "k": k, "init": "random", "random_state": 0}
 
     def factors(**inputs):
-        result = call(function, **inputs)
-        if not isinstance(result, tuple) or len(result) != 2:
-            _fail(function, f"should return a tuple (Q, P), got {type(result).__name__}", inputs)
+        result = check_tuple(function, call(function, **inputs), ["Q", "P"], inputs)
         return (check_array(function, result[0], (N, k), inputs, "Q"),
                 check_array(function, result[1], (k, D), inputs, "P"))
 
     Q, P = factors(**inputs)
     values = np.concatenate([Q.ravel(), P.ravel()])
     if values.min() < 0 or values.max() >= 1 or np.unique(values).size < values.size // 2:
-        _fail(function, f"with init='random' the entries should be uniform in [0, 1), got values from "
+        fail(function, f"with init='random' the entries should be uniform in [0, 1), got values from "
                         f"{values.min():.3g} to {values.max():.3g}", inputs)
-    Q_again, P_again = factors(**inputs)
-    if not (np.array_equal(Q, Q_again) and np.array_equal(P, P_again)):
-        _fail(function, "two calls with the same random_state gave different factors; draw them from "
-                        "np.random.default_rng(random_state).", inputs)
+    check_seeded(function, (Q, P), inputs, "factors")
     Q_other, _ = factors(**{**inputs, "random_state": 1})
     if np.array_equal(Q, Q_other):
-        _fail(function, "random_state=0 and random_state=1 gave the same factors; use the random_state.", inputs)
+        fail(function, "random_state=0 and random_state=1 gave the same factors; use the random_state.", inputs)
     svd_inputs = {**inputs, "init": "svd"}
     Q, P = factors(**svd_inputs)
     singular_values = np.linalg.svd(matrix.toarray(), compute_uv=False)
@@ -180,20 +167,18 @@ def latent_factor_alternating_optimization(function) -> None:
         inputs = {"M": M, "non_zero_idx": non_zero_idx, "k": 8, "val_idx": val_idx, "val_values": val_values,
                   "reg_lambda": 1e-3, "max_steps": 60, "init": "random", "log_every": 0, "patience": patience,
                   "eval_every": eval_every}
-        result = call(function, **inputs)
-        if not isinstance(result, tuple) or len(result) != 5:
-            _fail(function, "should return a tuple (best_Q, best_P, validation_losses, train_losses, "
-                            f"converged_after), got {type(result).__name__}", inputs)
+        result = check_tuple(function, call(function, **inputs),
+                             ["best_Q", "best_P", "validation_losses", "train_losses", "converged_after"], inputs)
         best_Q = check_array(function, result[0], (M.shape[0], 8), inputs, "best_Q")
         best_P = check_array(function, result[1], (8, M.shape[1]), inputs, "best_P")
         validation = np.asarray(result[2], dtype=float)
         train = np.asarray(result[3], dtype=float)
         if validation.ndim != 1 or validation.size < 2 or train.shape != validation.shape:
-            _fail(function, "validation_losses and train_losses should be lists with one loss per evaluation "
+            fail(function, "validation_losses and train_losses should be lists with one loss per evaluation "
                             f"(got lengths {validation.size} and {train.size})", inputs)
         rises = np.flatnonzero(np.diff(train) > 1e-9 * np.abs(train[:-1]))
         if rises.size:
-            _fail(function, f"the training loss increased at evaluation {int(rises[0]) + 1}, from "
+            fail(function, f"the training loss increased at evaluation {int(rises[0]) + 1}, from "
                             f"{train[rises[0]]:.6g} to {train[rises[0] + 1]:.6g}; every ALS half-step is an exact "
                             "minimisation, so it never increases.", inputs)
         errors = val_values - np.einsum("nk,kn->n", best_Q[val_idx[0]], best_P[:, val_idx[1]])
@@ -203,14 +188,14 @@ def latent_factor_alternating_optimization(function) -> None:
                         "The validation loss is the sum of squared errors on the validation entries.")
         best, after_best = int(np.argmin(validation)), validation.size - 1 - int(np.argmin(validation))
         if after_best > patience:
-            _fail(function, f"training went on for {after_best} evaluations after the best one; it should stop once "
+            fail(function, f"training went on for {after_best} evaluations after the best one; it should stop once "
                             f"the validation loss has not improved for patience = {patience} evaluations.", inputs)
         stopped_early = after_best == patience
         if not stopped_early and validation.size != -(-inputs["max_steps"] // eval_every):
-            _fail(function, f"training stopped after {validation.size} evaluations, although patience had not run "
+            fail(function, f"training stopped after {validation.size} evaluations, although patience had not run "
                             "out and max_steps was not reached.", inputs)
         expected = eval_every * best if stopped_early else -1
         if result[4] != expected:
-            _fail(function, f"converged_after is {result[4]!r}, expected {expected}: the iteration at which patience "
+            fail(function, f"converged_after is {result[4]!r}, expected {expected}: the iteration at which patience "
                             "ran out minus patience * eval_every (-1 if max_steps was reached).", inputs)
     passed(function, 10)

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
-from ._framework import CheckFailure, call, check_array, check_close, describe_inputs, passed
+from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 __all__ = ["mixture_log_density", "sample_sum", "sum_of_mixtures"]
 
@@ -71,19 +71,14 @@ def sample_sum(function) -> None:
         check_close(function, np.cov(group, rowvar=False), covariances[index], inputs, rtol=0, atol=5 * covariance_se,
                     what=f"the covariance of the samples from pair {divmod(index, 3)}",
                     why="x and y are independent, so their covariances add.")
-    again = call(function, **inputs)
-    if not np.array_equal(again, z):
-        raise CheckFailure(f"{function.__name__}: two calls with random_state=0 gave different samples; "
-                           "draw every random number from np.random.default_rng(random_state).")
+    check_seeded(function, z, inputs, "samples")
     passed(function, 2 * len(weights) + 2)
 
 
 def _match_components(function, result, expected, inputs):
     """Check that the returned mixture has the expected components, in any order."""
     __tracebackhide__ = True
-    if not isinstance(result, tuple) or len(result) != 3:
-        raise CheckFailure(f"{function.__name__}: should return a tuple (weights, means, covariances), "
-                           f"got {type(result).__name__}.\nInput:\n{describe_inputs(inputs)}")
+    check_tuple(function, result, ["weights", "means", "covariances"], inputs)
     weights, means, covariances = expected
     K, D = means.shape
     got_weights = check_array(function, result[0], (K,), inputs, "the weights")
@@ -96,8 +91,8 @@ def _match_components(function, result, expected, inputs):
         found = [j for j in unused if np.allclose(got_means[j], means[index])]
         k, l = divmod(index, K // len(inputs["mixture_x"][0]))
         if not found:
-            raise CheckFailure(f"{function.__name__}: no component has the mean mu_x[{k}] + mu_y[{l}] = "
-                               f"{means[index]}; got means\n{got_means}\nInput:\n{describe_inputs(inputs)}")
+            fail(function, f"no component has the mean mu_x[{k}] + mu_y[{l}] = {means[index]}; got means\n{got_means}",
+                 inputs)
         j = found[0]
         unused.remove(j)
         check_close(function, got_weights[j:j + 1], weights[index:index + 1], inputs,
@@ -136,8 +131,8 @@ def sum_of_mixtures(function) -> None:
             statistic = stats.kstest(z, cdf).statistic
             critical = stats.kstwo.ppf(0.99, n)
             if statistic > critical:
-                raise CheckFailure(f"{function.__name__}: the returned mixture does not fit samples of x + y: "
-                                   f"Kolmogorov-Smirnov statistic {statistic:.4f} > {critical:.4f} (1 % level).")
+                fail(function, f"the returned mixture does not fit samples of x + y: Kolmogorov-Smirnov statistic "
+                               f"{statistic:.4f} > {critical:.4f} (1 % level).", inputs)
             n_cases += 1
     passed(function, n_cases)
 
