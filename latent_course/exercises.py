@@ -9,7 +9,6 @@ copied unchanged, outputs are cleared, and the bytes written depend only on the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
@@ -31,12 +30,6 @@ class MarkerError(ValueError):
     """A solution marker is misplaced: unclosed, nested, unmatched or outside a code or Markdown cell."""
 
 
-@dataclass
-class _OpenRegion:
-    line: int
-    cell_type: str
-
-
 def _stub(indent: str, hint: str) -> list[str]:
     todo = hint.strip().lstrip(":-").strip() or DEFAULT_TODO
     return [f"{indent}# TODO: {todo}", f"{indent}raise NotImplementedError"]
@@ -53,7 +46,7 @@ def exercise_text(text: str, filename: str = "<solution>") -> str:
     """
     out: list[str] = []
     cell_type = None
-    region: _OpenRegion | None = None
+    open_line: int | None = None  # the line of the BEGIN marker of the region being replaced
 
     def fail(line_no: int, message: str):
         raise MarkerError(f"{filename}:{line_no}: {message}")
@@ -61,14 +54,14 @@ def exercise_text(text: str, filename: str = "<solution>") -> str:
     for line_no, line in enumerate(text.splitlines(), start=1):
         header = CELL_HEADER.match(line)
         if header:
-            if region is not None:
-                fail(region.line, "BEGIN SOLUTION is not closed before the next cell")
+            if open_line is not None:
+                fail(open_line, "BEGIN SOLUTION is not closed before the next cell")
             kind = CELL_TYPE.search(header["rest"])
             cell_type = {"md": "markdown"}.get(kind[1], kind[1]) if kind else "code"
             out.append(line)
             continue
         if not ANY_MARKER.search(line):
-            if region is None:
+            if open_line is None:
                 out.append(line)
             continue
         if cell_type not in ("code", "markdown"):
@@ -79,19 +72,19 @@ def exercise_text(text: str, filename: str = "<solution>") -> str:
                 "<!-- ### BEGIN SOLUTION --> / <!-- ### END SOLUTION --> on a line of its own"
             fail(line_no, f"malformed solution marker in a {cell_type} cell; expected {expected}")
         if marker["kind"] == "BEGIN":
-            if region is not None:
-                fail(line_no, f"nested BEGIN SOLUTION (the region opened on line {region.line} is still open)")
-            region = _OpenRegion(line_no, cell_type)
+            if open_line is not None:
+                fail(line_no, f"nested BEGIN SOLUTION (the region opened on line {open_line} is still open)")
+            open_line = line_no
             if cell_type == "code":
                 out.extend(_stub(marker["indent"], marker["hint"]))
             else:
                 out.append(ANSWER_STUB)
         else:
-            if region is None:
+            if open_line is None:
                 fail(line_no, "END SOLUTION without a matching BEGIN SOLUTION")
-            region = None
-    if region is not None:
-        fail(region.line, "BEGIN SOLUTION is never closed")
+            open_line = None
+    if open_line is not None:
+        fail(open_line, "BEGIN SOLUTION is never closed")
     return "\n".join(out) + "\n"
 
 
