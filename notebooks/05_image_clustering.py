@@ -58,7 +58,7 @@ print(f"{IMAGE}: {image.shape[0]} x {image.shape[1]} = {len(pixels):,} pixels, {
 # below only ever sums over pixels (distances, means, covariances, log-likelihoods), and a sum over pixels equals a
 # sum over distinct colours with each colour weighted by its count. So we fit on `colours` with
 # `sample_weight=counts` and get **exactly** the same centres, mixtures and likelihoods as on `pixels`, several times
-# faster. Every function takes an optional `sample_weight` for this reason; `None` means weight 1 for every row.
+# faster. `kmeans` and `em` take an optional `sample_weight` for this reason; `None` means weight 1 for every row.
 
 # %% [markdown]
 # ## Task 1: k-means
