@@ -7,6 +7,7 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from ._framework import call, check_array, check_close, check_tuple, fail, passed
 
+TOPIC = "02_linear_autoencoder"
 __all__ = ["autoencoder_loss", "pca", "train_autoencoder"]
 
 

@@ -13,6 +13,7 @@ from sklearn.mixture import GaussianMixture
 
 from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
+TOPIC = "05_image_clustering"
 __all__ = ["em", "gmm_log_probability", "gmm_sample", "kmeans"]
 
 

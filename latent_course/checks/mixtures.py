@@ -6,6 +6,7 @@ import numpy as np
 
 from ._framework import call, check_array, check_close, passed
 
+TOPIC = "03_mixture_moments"
 __all__ = ["mixture_covariance", "mixture_mean"]
 
 

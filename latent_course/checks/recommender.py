@@ -8,6 +8,7 @@ from sklearn.linear_model import Ridge
 
 from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
+TOPIC = "01_matrix_factorization"
 __all__ = ["initialize_Q_P", "latent_factor_alternating_optimization", "shift_user_mean", "update_factors"]
 
 

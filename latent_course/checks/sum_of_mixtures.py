@@ -8,6 +8,7 @@ from scipy.special import logsumexp
 
 from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
+TOPIC = "04_sum_of_mixtures"
 __all__ = ["mixture_log_density", "sample_sum", "sum_of_mixtures"]
 
 # Components far apart relative to their widths, so that every sample of z reveals its pair (k, l):
