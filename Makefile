@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_FLAGS ?= --no-browser --ip=127.0.0.1 --allow-root
 
-.PHONY: lab test exercises execute bench clean
+.PHONY: lab test exercises execute bench book clean
 
-lab: $(VENV)/.installed
-	$(BIN)/jupyter lab $(LAB_FLAGS)
+lab: $(VENV)/.installed  # copies new exercises into work/ (never over a file there), prints their status
+	$(BIN)/python -m latent_course lab $(LAB_FLAGS)
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(BIN)/python -m pytest
@@ -20,6 +20,13 @@ execute: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	for script in benchmarks/[a-z]*.py; do $(BIN)/python $$script || exit 1; done
+
+book: $(VENV)/.book-installed  # the course as a website in build/book/ (offline, warnings are errors)
+	rm -rf build/book && $(BIN)/python -m sphinx -E -W --keep-going -q -c book . build/book
+
+$(VENV)/.book-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -6,7 +6,8 @@ import ast
 import types
 from pathlib import Path
 
-__all__ = ["ROOT", "SOLUTIONS", "NOTEBOOKS", "topics", "load_solution", "execute_solution"]
+__all__ = ["ROOT", "SOLUTIONS", "NOTEBOOKS", "topics", "definitions", "load_solution", "execute_solution",
+           "require_course"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -19,18 +20,38 @@ def topics(directory: Path = SOLUTIONS) -> list[str]:
 
 
 def _notebook_path(name: str, directory: Path) -> Path:
-    path = Path(directory) / f"{name}.py"
-    if not path.is_file():
-        available = ", ".join(topics(Path(directory))) or "none"
-        raise FileNotFoundError(f"no notebook {name!r} in {directory} (available: {available})")
-    return path
+    """The notebook of topic `name` in `directory`; names only, never paths (no writing outside `directory`)."""
+    available = topics(Path(directory))
+    if name not in available:
+        raise FileNotFoundError(f"no notebook {name!r} in {directory}: give a topic name "
+                                f"(available: {', '.join(available) or 'none'})")
+    return Path(directory) / f"{name}.py"
+
+
+def require_course(directory: Path = SOLUTIONS) -> None:
+    """Raise FileNotFoundError, saying where the course must be, when `directory` holds no solved notebook.
+
+    The course's folders are looked for beside the installed package: they are there for an editable install of a
+    clone of the course (``pip install -e .``), not after a plain ``pip install``, which copies the package alone.
+    """
+    if not topics(Path(directory)):
+        raise FileNotFoundError(f"no course found: the solved notebooks (solutions/NN_topic.py) must be in "
+                                f"{directory}, beside the latent_course package; install the course from a clone "
+                                f"with 'pip install -e .' and run the command there")
+
+
+def definitions(tree: ast.Module) -> list[ast.stmt]:
+    """The top-level imports, ``def`` and ``class`` statements of `tree`: all that loading a notebook runs."""
+    return [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))]
 
 
 def load_solution(name: str, directory: Path = SOLUTIONS) -> types.SimpleNamespace:
     """Return the functions and classes defined in the solved notebook `name`, without running the rest.
 
-    Only the notebook's top-level imports and its ``def`` and ``class`` statements are executed, so loading is
-    quick and has no side effects (no data loading, no figures, no training).
+    Only the notebook's top-level imports and its ``def`` and ``class`` statements are executed, not its other
+    cells (no data loading, no figures, no training). These statements do run code: the imports, and what a ``def``
+    evaluates when it is executed (decorators and default argument values, e.g. ``def f(data=load_ratings(...))``
+    would read the file at load time) and a class body. The course's notebooks keep those to constants.
 
     Parameters
     ----------
@@ -45,9 +66,7 @@ def load_solution(name: str, directory: Path = SOLUTIONS) -> types.SimpleNamespa
         One attribute per function or class defined at the top level of the notebook.
     """
     path = _notebook_path(name, directory)
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    body = [node for node in tree.body if isinstance(node, kept)]
+    body = definitions(ast.parse(path.read_text(encoding="utf-8-sig"), filename=str(path)))
     namespace = {"__name__": f"latent_course.solutions.{name.replace('-', '_')}"}
     exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
     defined = [node.name for node in body if isinstance(node, ast.FunctionDef | ast.ClassDef)]
@@ -68,7 +87,7 @@ def execute_solution(name: str, directory: Path = SOLUTIONS, timeout: int = 600)
     from .exercises import read_notebook
 
     source = _notebook_path(name, directory)
-    notebook = read_notebook(source.read_text(encoding="utf-8"))
+    notebook = read_notebook(source.read_text(encoding="utf-8-sig"))
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(source.parent)}})
     client.execute()

@@ -2,90 +2,185 @@
 
 A solution is a py:percent file. Code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines becomes a
 ``raise NotImplementedError`` stub (with the text after ``BEGIN SOLUTION`` as a one-line TODO); Markdown between
-``<!-- ### BEGIN SOLUTION -->`` and ``<!-- ### END SOLUTION -->`` becomes "Your answer here". Everything else is
-copied unchanged, outputs are cleared, and the bytes written depend only on the solution's text.
+``<!-- ### BEGIN SOLUTION -->`` and ``<!-- ### END SOLUTION -->`` becomes "Your answer here". A cell tagged
+``solution-only`` (``# %% tags=["solution-only"]``, for instance a "going further" cell whose code would give a task
+away) is left out of the exercise. Everything else is copied unchanged, outputs are cleared, and the bytes written
+depend only on the solution's text.
+
+An instructor's typo must never copy a solution into an exercise: a line that looks like a marker but is not exactly
+one is an error naming the file and line, cells are split where Jupytext splits them, and every exercise code cell
+must compile.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import jupytext
 import nbformat
+from jupytext.stringparser import StringParser
 
-__all__ = ["MarkerError", "exercise_text", "generate", "read_notebook", "render_pair", "stale_files"]
+__all__ = ["ExerciseError", "MarkerError", "exercise_text", "generate", "read_notebook", "render_pair",
+           "stale_files"]
 
-CELL_HEADER = re.compile(r"^# %%(?P<rest>.*)$")
+# Jupytext's own cell boundaries in py:percent files, for the comment character "#": "# %%", "#%%", "# %% [markdown]",
+# "# %%% ...", and the bare "# <codecell>" and "# In[ ]:".
+CELL_HEADER = re.compile(r"^\s*#\s*%%(%*)\s(?P<rest>.*)$")
+BARE_CELL_HEADER = re.compile(r"^\s*#\s*(%%|<codecell>|In\[[0-9 ]*\]:?)\s*$")
 CELL_TYPE = re.compile(r"\[(markdown|md|raw)\]")
-CODE_MARKER = re.compile(r"^(?P<indent>\s*)### (?P<kind>BEGIN|END) SOLUTION(?P<hint>.*)$")
-MARKDOWN_MARKER = re.compile(r"^# <!-- ### (?P<kind>BEGIN|END) SOLUTION -->\s*$")
-ANY_MARKER = re.compile(r"### (BEGIN|END) SOLUTION")
+CODE_MARKER = re.compile(r"^(?P<indent>[ \t]*)### (?:(?P<begin>BEGIN) SOLUTION(?::(?P<hint>.*))?|END SOLUTION)[ \t]*$")
+MARKDOWN_MARKER = re.compile(r"^# <!-- ### (?P<begin>BEGIN|END) SOLUTION -->[ \t]*$")
+# Anything that looks like a marker (any case, any number of #, any separator) and is not exactly one is an error,
+# so that a typo can never copy a solution into the exercise.
+LOOKS_LIKE_MARKER = re.compile(r"(?<![a-z])(begin|end)[\s_-]*solution", re.IGNORECASE)
+# Characters that str.splitlines (and so Jupytext) takes as line ends although Python does not.
+ODD_LINE_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 DEFAULT_TODO = "write your code here."
 ANSWER_STUB = "# *Your answer here.*"
+SOLUTION_ONLY = "solution-only"
+SOLUTION_ONLY_TAG = re.compile(r"\btags=\[[^\]]*[\"']solution-only[\"']")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-class MarkerError(ValueError):
-    """A solution marker is misplaced: unclosed, nested, unmatched or outside a code or Markdown cell."""
+class ExerciseError(ValueError):
+    """A solution cannot be turned into an exercise safely; the message names the file and line."""
 
 
-def _stub(indent: str, hint: str) -> list[str]:
-    todo = hint.strip().lstrip(":-").strip() or DEFAULT_TODO
+class MarkerError(ExerciseError):
+    """A solution marker is malformed or misplaced: unclosed, nested, unmatched, outside a code or Markdown cell,
+    or a line that looks like a marker but is not exactly one."""
+
+
+def _stub(indent: str, hint: str | None) -> list[str]:
+    todo = (hint or "").strip() or DEFAULT_TODO
     return [f"{indent}# TODO: {todo}", f"{indent}raise NotImplementedError"]
+
+
+def _cell_type(line: str) -> str | None:
+    """The type of the cell that `line` opens, as Jupytext reads it, or None when it opens no cell."""
+    header = CELL_HEADER.match(line)
+    if header:
+        kind = CELL_TYPE.search(header["rest"])
+        return {"md": "markdown"}.get(kind[1], kind[1]) if kind else "code"
+    return "code" if BARE_CELL_HEADER.match(line) else None
 
 
 def exercise_text(text: str, filename: str = "<solution>") -> str:
     """Return the exercise version of a py:percent solution `text`.
 
+    Cells are split where Jupytext splits them; a leading byte-order mark is dropped. After the replacement every
+    code cell of the exercise must still compile.
+
     Raises
     ------
     MarkerError
-        For an unclosed, nested or unmatched marker, or a marker outside a code or Markdown cell; the message
-        names `filename` and the 1-based line.
+        For an unclosed, nested or unmatched marker, a marker outside a code or Markdown cell, or a line that looks
+        like a marker (``## BEGIN SOLUTION``, ``### begin solution``, ``x = 1  ### END SOLUTION`` ...) but is not
+        exactly one; the message names `filename` and the 1-based line.
+    ExerciseError
+        For a character that Jupytext would take as a line break inside a line (U+2028 ...), or an exercise code
+        cell that is not valid Python.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be the str of a py:percent solution, got {type(text).__name__}")
+    text = text.removeprefix("\ufeff")
     out: list[str] = []
+    origin: list[int] = []  # the solution line of every output line
+    cells: list[tuple[str | None, int]] = [(None, 0)]  # (type, index in `out` of its first line) of every cell
     cell_type = None
     open_line: int | None = None  # the line of the BEGIN marker of the region being replaced
+    skipping = False  # inside a cell tagged solution-only
 
-    def fail(line_no: int, message: str):
-        raise MarkerError(f"{filename}:{line_no}: {message}")
+    def fail(line_no: int, message: str, error=MarkerError):
+        raise error(f"{filename}:{line_no}: {message}")
 
+    def emit(line_no: int, *lines: str):
+        out.extend(lines)
+        origin.extend([line_no] * len(lines))
+
+    odd = ODD_LINE_BREAKS.search(text)
+    if odd:
+        fail(len(re.findall("\r\n|\r|\n", text[:odd.start()])) + 1, f"character U+{ord(odd[0]):04X} is a line break "
+             f"for Jupytext; inside a string write it as the escape '\\u{ord(odd[0]):04x}'", ExerciseError)
+    strings = StringParser("python")  # as Jupytext, no cell starts inside a multi-line string
     for line_no, line in enumerate(text.splitlines(), start=1):
-        header = CELL_HEADER.match(line)
-        if header:
+        quoted = strings.is_quoted()
+        strings.read_line(line)
+        opens = None if quoted else _cell_type(line)
+        if opens:
             if open_line is not None:
-                fail(open_line, "BEGIN SOLUTION is not closed before the next cell")
-            kind = CELL_TYPE.search(header["rest"])
-            cell_type = {"md": "markdown"}.get(kind[1], kind[1]) if kind else "code"
-            out.append(line)
+                fail(open_line, f"BEGIN SOLUTION is not closed before the next cell (line {line_no})")
+            strings = StringParser("python")
+            cell_type = opens
+            skipping = bool(SOLUTION_ONLY_TAG.search(line))
+            if not skipping:
+                cells.append((cell_type, len(out)))
+                emit(line_no, line)
             continue
-        if not ANY_MARKER.search(line):
+        if skipping:
+            continue
+        if not LOOKS_LIKE_MARKER.search(line):
             if open_line is None:
-                out.append(line)
+                emit(line_no, line)
             continue
         if cell_type not in ("code", "markdown"):
             fail(line_no, f"solution marker outside a code or Markdown cell (cell type: {cell_type or 'none'})")
         marker = (CODE_MARKER if cell_type == "code" else MARKDOWN_MARKER).match(line)
         if marker is None:
-            expected = "### BEGIN/END SOLUTION on a line of its own" if cell_type == "code" else \
-                "<!-- ### BEGIN SOLUTION --> / <!-- ### END SOLUTION --> on a line of its own"
-            fail(line_no, f"malformed solution marker in a {cell_type} cell; expected {expected}")
-        if marker["kind"] == "BEGIN":
+            expected = "'### BEGIN SOLUTION' (optionally ': TODO text') or '### END SOLUTION' on a line of its own" \
+                if cell_type == "code" else "'# <!-- ### BEGIN SOLUTION -->' or '# <!-- ### END SOLUTION -->'"
+            fail(line_no, f"{line.strip()!r} looks like a solution marker but is not exactly one; in a {cell_type} "
+                          f"cell write {expected}")
+        if marker["begin"] == "BEGIN":
             if open_line is not None:
                 fail(line_no, f"nested BEGIN SOLUTION (the region opened on line {open_line} is still open)")
             open_line = line_no
             if cell_type == "code":
-                out.extend(_stub(marker["indent"], marker["hint"]))
+                emit(line_no, *_stub(marker["indent"], marker["hint"]))
             else:
-                out.append(ANSWER_STUB)
+                emit(line_no, ANSWER_STUB)
         else:
             if open_line is None:
                 fail(line_no, "END SOLUTION without a matching BEGIN SOLUTION")
             open_line = None
     if open_line is not None:
         fail(open_line, "BEGIN SOLUTION is never closed")
-    return "\n".join(out) + "\n"
+    while skipping and out and not out[-1].strip():  # the blank lines that separated the left-out last cell
+        out.pop()
+        origin.pop()
+    _check_code_cells(out, origin, cells, filename)
+    exercise = "\n".join(out) + "\n"
+    _check_same_cells(text, exercise, filename)
+    return exercise
+
+
+def _check_same_cells(solution: str, exercise: str, filename: str):
+    """Require Jupytext to read the same sequence of cell types in the exercise as in the solution."""
+    kinds = [[cell.cell_type for cell in jupytext.reads(text, fmt="py:percent").cells
+              if SOLUTION_ONLY not in cell.metadata.get("tags", [])] for text in (solution, exercise)]
+    if kinds[0] != kinds[1]:
+        pairs = zip(*kinds, strict=False)
+        first = next((i for i, (solved, exercise) in enumerate(pairs) if solved != exercise), min(map(len, kinds)))
+        raise ExerciseError(f"{filename}: the exercise would have {len(kinds[1])} cells where the solution has "
+                            f"{len(kinds[0])}, differing from cell {first + 1} on; check the solution markers there")
+
+
+def _check_code_cells(lines: list[str], origin: list[int], cells: list[tuple[str | None, int]], filename: str):
+    """Require every code cell of the exercise to compile (as in the .py file, where magics are comments)."""
+    ends = [start for _, start in cells[1:]] + [len(lines)]
+    for (cell_type, start), end in zip(cells, ends, strict=True):
+        if cell_type != "code":
+            continue
+        body = lines[start + 1:end]  # without the header line
+        try:
+            compile("\n".join(body) + "\n", filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+                    dont_inherit=True)
+        except SyntaxError as error:
+            line_no = origin[start + 1 + min(max((error.lineno or 1) - 1, 0), len(body) - 1)]
+            raise ExerciseError(f"{filename}:{line_no}: the exercise's code cell would not be valid Python "
+                                f"({error.msg}); check the solution markers around it") from None
 
 
 def _with_stable_ids(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -108,16 +203,32 @@ def render_pair(text: str) -> dict[str, str]:
 
 
 def _planned(solutions: Path, notebooks: Path) -> dict[Path, str]:
+    sources = sorted(Path(solutions).glob("[0-9][0-9]_*.py"))
+    if not sources:
+        raise FileNotFoundError(f"no solution notebooks (NN_topic.py) in {solutions}")
     planned = {}
-    for source in sorted(solutions.glob("[0-9][0-9]_*.py")):
-        text = exercise_text(source.read_text(encoding="utf-8"), filename=f"{source.parent.name}/{source.name}")
-        for suffix, content in render_pair(text).items():
-            planned[notebooks / (source.stem + suffix)] = content
+    for source in sources:
+        filename = f"{source.parent.name}/{source.name}"
+        try:
+            solution = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ExerciseError(f"{filename}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        for suffix, content in render_pair(exercise_text(solution, filename=filename)).items():
+            planned[Path(notebooks) / (source.stem + suffix)] = content
     return planned
 
 
 def generate(solutions: Path, notebooks: Path, *, check: bool = False) -> list[Path]:
     """Write (or, with `check`, compare) every exercise notebook pair.
+
+    Nothing is written unless every solution converts (see :func:`exercise_text`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If `solutions` holds no ``NN_topic.py`` notebook (then `notebooks` is not created either).
+    ExerciseError
+        If a solution cannot be converted safely; the message names the file and line.
 
     Returns
     -------

@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import check_positive_int
+from .validation import check_positive_float, check_positive_int, check_random_state, check_real_array
 
 __all__ = ["cold_start_filter", "loss", "predict", "ratings_matrix", "rmse", "split_ratings"]
+
+# Larger indices are ids rather than 0-based indices, and the matrix's row pointer alone would not fit in memory.
+MAX_INDEX = np.iinfo(np.int32).max - 1
 
 
 def ratings_matrix(triplets, shape: tuple[int, int] | None = None) -> sp.csr_matrix:
@@ -35,20 +38,66 @@ def ratings_matrix(triplets, shape: tuple[int, int] | None = None) -> sp.csr_mat
     ValueError
         If a (user, item) pair occurs more than once (the message says how many do), or indices are negative.
     """
+    check_real_array(triplets, "triplets")
     triplets = np.asarray(triplets)
     if triplets.ndim != 2 or triplets.shape[1] != 3 or len(triplets) == 0:
         raise ValueError(f"triplets must have shape (n_ratings, 3) with n_ratings >= 1, got shape {triplets.shape}")
-    users, items = triplets[:, 0].astype(np.int64), triplets[:, 1].astype(np.int64)
-    if users.min() < 0 or items.min() < 0 or np.any(users != triplets[:, 0]) or np.any(items != triplets[:, 1]):
-        raise ValueError("triplets must hold non-negative integer user and item indices in columns 0 and 1")
-    N, D = shape if shape is not None else (int(users.max()) + 1, int(items.max()) + 1)
-    if users.max() >= N or items.max() >= D:
-        raise ValueError(f"shape {(N, D)} is too small for the largest user and item indices")
-    codes = np.sort(users * D + items)
-    repeated = int(np.count_nonzero(codes[1:] == codes[:-1]))
+    ratings = triplets[:, 2].astype(float)
+    bad = np.flatnonzero(~np.isfinite(ratings))
+    if bad.size:
+        raise ValueError(f"triplets must hold finite ratings, row {bad[0]} has {ratings[bad[0]]}")
+    users, items = (_indices(triplets[:, column], f"triplets column {column}") for column in (0, 1))
+    if shape is None:
+        N, D = int(users.max()) + 1, int(items.max()) + 1
+    else:
+        if not isinstance(shape, tuple | list) or len(shape) != 2:
+            raise TypeError(f"shape must be a pair (N, D) of integers, got {shape!r}")
+        N, D = (check_positive_int(size, f"shape[{axis}]", high=MAX_INDEX + 1) for axis, size in enumerate(shape))
+        if users.max() >= N or items.max() >= D:
+            raise ValueError(f"shape {(N, D)} is too small for the largest user and item indices, "
+                             f"{users.max()} and {items.max()}")
+    repeated = _count_repeated_pairs(users, items)
     if repeated:
         raise ValueError(f"triplets hold {repeated} repeated (user, item) pair(s); each pair may be rated once")
-    return sp.csr_matrix((triplets[:, 2].astype(float), (users, items)), shape=(N, D))
+    return sp.csr_matrix((ratings, (users, items)), shape=(N, D))
+
+
+def _indices(column: np.ndarray, name: str) -> np.ndarray:
+    """A column of 0-based indices as int64: whole, non-negative numbers no larger than `MAX_INDEX`."""
+    values = column.astype(float)
+    if not np.all(np.isfinite(values) & (values >= 0) & (values == np.round(values))):
+        raise ValueError(f"{name} must hold non-negative integer indices (user and item indices in columns 0 and 1)")
+    if values.max() > MAX_INDEX:
+        raise ValueError(f"{name} holds the index {column.max()}, larger than {MAX_INDEX}: pass 0-based indices, "
+                         f"not ids (load_ratings numbers users and items 0, 1, ...)")
+    return column.astype(np.int64)
+
+
+def _count_repeated_pairs(rows: np.ndarray, columns: np.ndarray) -> int:
+    """How many (row, column) pairs repeat an earlier one (sorting the pairs, so no key can overflow)."""
+    order = np.lexsort((columns, rows))
+    rows, columns = rows[order], columns[order]
+    return int(np.count_nonzero((rows[1:] == rows[:-1]) & (columns[1:] == columns[:-1])))
+
+
+def _check_rating_matrix(matrix, name: str = "matrix") -> None:
+    """Require a 2-D scipy.sparse matrix of finite real ratings, each (row, column) stored at most once."""
+    if not sp.issparse(matrix):
+        got = type(matrix).__name__
+        if isinstance(matrix, np.ndarray) and matrix.ndim == 2 and matrix.shape[1] == 3:
+            got += f" of shape {matrix.shape}, which looks like triplets: pass ratings_matrix(triplets)"
+        raise TypeError(f"{name} must be a scipy.sparse matrix of ratings, as ratings_matrix returns; got {got}")
+    if len(matrix.shape) != 2:
+        raise ValueError(f"{name} must be 2-D, of shape (N, D), got shape {matrix.shape}")
+    if matrix.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real ratings, got dtype {matrix.dtype}")
+    coo = sp.coo_matrix(matrix)
+    if not np.all(np.isfinite(coo.data)):
+        raise ValueError(f"{name} must hold finite ratings, found NaN or infinite values")
+    repeated = _count_repeated_pairs(coo.row, coo.col)
+    if repeated:
+        raise ValueError(f"{name} stores {repeated} (row, column) entr{'y' if repeated == 1 else 'ies'} more than "
+                         f"once; converting it would add those ratings up (build it with ratings_matrix)")
 
 
 def cold_start_filter(matrix, min_ratings: int = 20):
@@ -71,6 +120,7 @@ def cold_start_filter(matrix, min_ratings: int = 20):
     kept_items : np.ndarray of int, shape (D',)
         The original column of every kept item.
     """
+    _check_rating_matrix(matrix)
     min_ratings = check_positive_int(min_ratings, "min_ratings")
     core = sp.csr_matrix(matrix, copy=True)
     kept_users, kept_items = np.arange(core.shape[0]), np.arange(core.shape[1])
@@ -100,12 +150,13 @@ def split_ratings(matrix, n_validation: int, n_test: int, random_state=0):
     val_idx, test_idx : tuple (rows, columns) of np.ndarray, each of shape (n_validation,) or (n_test,)
     val_values, test_values : np.ndarray, shapes (n_validation,) and (n_test,)
     """
+    _check_rating_matrix(matrix)
     coo = sp.coo_matrix(matrix)
     n_validation = check_positive_int(n_validation, "n_validation")
     n_test = check_positive_int(n_test, "n_test")
     if n_validation + n_test >= coo.nnz:
         raise ValueError(f"n_validation + n_test must be smaller than the number of ratings, {coo.nnz}")
-    order = np.random.default_rng(random_state).permutation(coo.nnz)
+    order = check_random_state(random_state).permutation(coo.nnz)
     validation, test, rest = np.split(order, [n_validation, n_validation + n_test])
     train = sp.csr_matrix((coo.data[rest], (coo.row[rest], coo.col[rest])), shape=coo.shape)
     return (train, (coo.row[validation], coo.col[validation]), (coo.row[test], coo.col[test]),
@@ -113,18 +164,48 @@ def split_ratings(matrix, n_validation: int, n_test: int, random_state=0):
 
 
 def predict(ixs, Q, P):
-    """The model's values Q[i] . P[:, j] at the entries ``ixs = (rows, columns)``, shape (n,), without Q @ P."""
-    Q, P = np.asarray(Q, dtype=float), np.asarray(P, dtype=float)
+    """The model's values Q[i] . P[:, j] at the entries ``ixs = (rows, columns)``, shape (n,), without Q @ P.
+
+    Parameters
+    ----------
+    ixs : tuple (rows, columns) of integer arrays, each of shape (n,)
+        As ``np.nonzero`` returns; an (n, 2) array of pairs ``pairs`` is ``tuple(pairs.T)``.
+    Q : np.ndarray, shape (N, k)
+    P : np.ndarray, shape (k, D)
+
+    Raises
+    ------
+    ValueError
+        For indices that are not integers, lie outside ``[0, N)`` or ``[0, D)``, or an `ixs` that is not a pair.
+    """
+    Q, P = check_real_array(Q, "Q"), check_real_array(P, "P")
     if Q.ndim != 2 or P.ndim != 2 or Q.shape[1] != P.shape[0]:
         raise ValueError(f"Q and P must have shapes (N, k) and (k, D) with the same k, got {Q.shape} and {P.shape}")
-    try:
-        rows, columns = (np.asarray(index, dtype=np.intp) for index in ixs)
-    except (TypeError, ValueError):
-        raise ValueError("ixs must be a pair (rows, columns) of integer index arrays") from None
+    rows, columns = _index_pair(ixs, Q.shape[0], P.shape[1])
+    return np.einsum("nk,kn->n", Q[rows], P[:, columns])
+
+
+def _index_pair(ixs, N: int, D: int) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(ixs, tuple | list) or len(ixs) != 2:
+        hint = ""
+        if isinstance(ixs, np.ndarray) and ixs.ndim == 2:
+            hint = f" (an array of shape {ixs.shape}: for an (n, 2) array of pairs pass tuple(pairs.T))"
+        raise ValueError(f"ixs must be a pair (rows, columns) of integer index arrays, as np.nonzero returns{hint}")
+    indices = []
+    for index, name, size in zip(ixs, ("rows", "columns"), (N, D), strict=True):
+        index = np.asarray(index)
+        if index.size and (index.dtype.kind not in "iu"):
+            raise ValueError(f"ixs {name} must be integer indices, got dtype {index.dtype}")
+        index = index.astype(np.intp)
+        if index.size and (index.min() < 0 or index.max() >= size):
+            bad = index[(index < 0) | (index >= size)][0]
+            raise ValueError(f"ixs {name} must lie in [0, {size}), got {bad}")
+        indices.append(index)
+    rows, columns = indices
     if rows.shape != columns.shape or rows.ndim != 1:
         raise ValueError(f"ixs must hold two index arrays of the same length, got shapes {rows.shape} and "
                          f"{columns.shape}")
-    return np.einsum("nk,kn->n", Q[rows], P[:, columns])
+    return rows, columns
 
 
 def loss(values, ixs, Q, P, reg_lambda):
@@ -138,25 +219,34 @@ def loss(values, ixs, Q, P, reg_lambda):
     Q : np.ndarray, shape (N, k)
     P : np.ndarray, shape (k, D)
     reg_lambda : float
-        The regularisation strength; 0 gives the sum of squared errors alone.
+        The regularisation strength, at least 0; 0 gives the sum of squared errors alone.
 
     Returns
     -------
     loss : float
         sum((values - Q[i] . P[:, j])^2) + reg_lambda * (||P||_F^2 + ||Q||_F^2).
     """
-    errors = _known_values(values, ixs) - predict(ixs, Q, P)
+    reg_lambda = check_positive_float(reg_lambda, "reg_lambda", zero_ok=True)
+    predictions = predict(ixs, Q, P)
+    errors = _known_values(values, predictions.size) - predictions
     return float(errors @ errors + reg_lambda * (np.sum(np.square(P)) + np.sum(np.square(Q))))
 
 
 def rmse(values, ixs, Q, P, offsets=None):
     """Root mean squared error of the predictions at `ixs`; `offsets` (shape (n,)) are added to the predictions."""
-    predictions = predict(ixs, Q, P) + (0 if offsets is None else offsets)
-    return float(np.sqrt(np.mean((_known_values(values, ixs) - predictions) ** 2)))
+    predictions = predict(ixs, Q, P)
+    if offsets is not None:
+        offsets = check_real_array(offsets, "offsets")
+        if offsets.shape != predictions.shape:
+            raise ValueError(f"offsets must have shape (n,) = ({predictions.size},) to match ixs, got {offsets.shape}")
+        predictions = predictions + offsets
+    return float(np.sqrt(np.mean((_known_values(values, predictions.size) - predictions) ** 2)))
 
 
-def _known_values(values, ixs) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    if values.shape != (len(ixs[0]),):
-        raise ValueError(f"values must have shape (n,) = ({len(ixs[0])},) to match ixs, got {values.shape}")
+def _known_values(values, n: int) -> np.ndarray:
+    values = check_real_array(values, "values")
+    if values.shape != (n,):
+        raise ValueError(f"values must have shape (n,) = ({n},) to match ixs, got {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite, found NaN or infinite values")
     return values

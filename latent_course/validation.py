@@ -17,14 +17,43 @@ __all__ = [
     "check_mixture",
     "check_positive_int",
     "check_positive_float",
+    "check_random_state",
+    "check_real_array",
 ]
 
 
-def _as_float_array(value, name: str) -> np.ndarray:
+def check_real_array(value, name: str) -> np.ndarray:
+    """Return `value` as a float array, refusing what a plain conversion would silently lose or mangle.
+
+    Complex numbers (NumPy would drop the imaginary part), masked arrays (the mask would be dropped and the hidden
+    values used), ragged sequences, strings, None and other objects are a ``TypeError`` naming `name`. Values may be
+    NaN or infinite; booleans become 0 and 1.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array (its mask would be ignored); pass {name}.filled(...) or "
+                        f"the unmasked values")
     try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from error
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested sequences
+        raise TypeError(f"{name} must be a rectangular array of numbers ({error})") from None
+    if array.dtype == object:
+        elements = list(array.flat)
+        if any(isinstance(element, complex | np.complexfloating) for element in elements):
+            raise TypeError(f"{name} must hold real numbers, got complex values (take .real only if that is meant)")
+        odd = [element for element in elements if not isinstance(element, numbers.Real)]
+        if odd:
+            got = repr(value) if array.ndim == 0 else f"{type(value).__name__} holding {type(odd[0]).__name__}"
+            raise TypeError(f"{name} must be an array of numbers, got {got}")
+        array = array.astype(float)
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} must hold real numbers, got complex values (take .real only if that is meant)")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__} of dtype {array.dtype}")
+    return array.astype(float, copy=False)
+
+
+def _as_float_array(value, name: str) -> np.ndarray:
+    array = check_real_array(value, name)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must not contain NaN or infinite values")
     return array
@@ -64,13 +93,27 @@ def check_positive_int(value, name: str, *, low: int = 1, high: int | None = Non
     return int(value)
 
 
-def check_positive_float(value, name: str) -> float:
-    """Return `value` as a finite float greater than zero."""
+def check_positive_float(value, name: str, *, zero_ok: bool = False) -> float:
+    """Return `value` as a finite float greater than zero (or equal to it, with `zero_ok`)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number greater than 0, got {value}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        bound = "at least 0" if zero_ok else "greater than 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
     return float(value)
+
+
+def check_random_state(random_state, name: str = "random_state") -> np.random.Generator:
+    """Return a NumPy Generator for `random_state`: None, a non-negative int or a Generator (returned as is)."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise TypeError(f"{name} must be an int seed or a np.random.Generator, got {random_state!r}")
+    if random_state < 0:
+        raise ValueError(f"{name} must be a non-negative seed, got {random_state}")
+    return np.random.default_rng(int(random_state))
 
 
 def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8, names=("pi", "mu", "sigma"),
@@ -95,6 +138,7 @@ def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8, names=("pi", "mu", 
     Returns
     -------
     pi : np.ndarray, shape (K,)
+        Renormalised to sum to 1 to the last bit, so that sampling accepts it.
     mu : np.ndarray, shape (K, D)
     sigma : np.ndarray, shape (K, D, D)
         Only returned when `sigma` was given.
@@ -107,10 +151,13 @@ def check_mixture(pi, mu, sigma=None, *, atol: float = 1e-8, names=("pi", "mu", 
         raise ValueError(f"{pi_name} must be non-negative, got smallest weight {pi.min():.3g}")
     if abs(pi.sum() - 1) > atol * max(1, pi.size):
         raise ValueError(f"{pi_name} must sum to 1, got a sum of {pi.sum():.6g}")
+    # Exactly 1 from here on: NumPy's sampling (Generator.choice) accepts a smaller error than `atol` * K.
+    pi = pi / pi.sum()
     K = pi.shape[0]
     mu = _as_float_array(mu, mu_name)
-    if mu.ndim != 2 or mu.shape[0] != K:
-        raise ValueError(f"{mu_name} must have shape (K, D) = ({K}, D) to match {pi_name}, got shape {mu.shape}")
+    if mu.ndim != 2 or mu.shape[0] != K or mu.shape[1] == 0:
+        raise ValueError(f"{mu_name} must have shape (K, D) = ({K}, D) with D >= 1 to match {pi_name}, got shape "
+                         f"{mu.shape}")
     if sigma is None:
         return pi, mu
     D = mu.shape[1]

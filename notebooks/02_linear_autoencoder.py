@@ -13,8 +13,10 @@
 #
 # **Your tasks**
 #
-# 1. `autoencoder_loss(X, W1, W2)`: the loss and its gradients with respect to $W_1$ and $W_2$, vectorised.
-# 2. `train_autoencoder(X, K, ...)`: full-batch gradient descent with a step size that is stable by construction.
+# 1. `autoencoder_loss(X, W1, W2)`: the loss and its gradients with respect to $W_1$ and $W_2$, with matrix
+#    products rather than a loop over the samples (training calls it thousands of times; the self-check tests
+#    the values only).
+# 2. `train_autoencoder(X, K, ...)`: full-batch gradient descent with a step size set from the data.
 # 3. `pca(X, K, center)`: the top-$K$ principal directions and the reconstruction error, by the SVD.
 
 # %%
@@ -71,17 +73,19 @@ checks.autoencoder_loss(autoencoder_loss)
 #
 # Gradient descent repeats $W_1 \leftarrow W_1 - \eta\, \partial L / \partial W_1$ and
 # $W_2 \leftarrow W_2 - \eta\, \partial L / \partial W_2$. Too large a step $\eta$ makes it diverge; too small makes it
-# crawl. The curvature of $L$ is governed by the data's largest singular value $s_1$: while the weights stay balanced
-# ($W_1 \approx W_2^\top$, as gradient descent keeps them from a small start) with spectral norms at most 1 (the
-# optimum is a projection), it is at most $6 s_1^2 / N$ (see the lecture notes). Gradient descent is stable for steps
-# below $2 / (6 s_1^2 / N)$, so $\eta = N / (4 s_1^2)$ is stable by construction, with a margin.
+# crawl. The curvature of $L$ is governed by the data's largest singular value $s_1$: at a minimum the largest
+# eigenvalue of the Hessian is $4 s_1^2 / N$, so near a minimum gradient descent is stable for steps below
+# $2 / (4 s_1^2 / N) = N / (2 s_1^2)$, and we take half of that, $\eta = N / (4 s_1^2)$. This is a local argument:
+# along the way the curvature can be larger (the lecture notes bound it by $8 s_1^2 / N$ while the weights have
+# spectral norms at most 1), and nothing guarantees in general that the loss falls at every step. On the data of
+# this notebook it does.
 #
 # Start from small random weights (standard deviation 0.01, from `np.random.default_rng(random_state)`), record the
 # loss at every step, and stop when the loss decreased by less than `tol` times its value, or after `max_iter`
 # steps.
 #
 # One thing is provided: the loss depends on $X$ only through $X^\top X$. With the QR decomposition $X = QR$
-# ($Q^\top Q = I$, $R$ is $D \times D$), $\lVert X - X W \rVert_F = \lVert R - R W \rVert_F$, so when $N > D$ we train on
+# ($Q^\top Q = I$, $R$ is $D \times D$ when $N \ge D$), $\lVert X - X W \rVert_F = \lVert R - R W \rVert_F$, so when $N > D$ we train on
 # $\sqrt{D / N}\, R$, which has the same loss and the same gradients as $X$ and only $D$ rows.
 
 # %%
@@ -184,6 +188,8 @@ for name, data in [("in_subspace", in_subspace), ("full_rank", full_rank)]:
     W1, W2, losses = train_autoencoder(data, K_synthetic, max_iter=5000)
     rank = np.linalg.matrix_rank(data @ W1 @ W2)
     relative_error = losses[-1] / np.mean(np.sum(data**2, axis=1))
+    assert rank <= K_synthetic  # checks: rank-bound
+    assert (relative_error < 1e-12) == (np.linalg.matrix_rank(data) <= K_synthetic)  # checks: perfect-reconstruction
     print(f"{name:11s}: rank of X = {np.linalg.matrix_rank(data):2d}, rank of X W1 W2 = {rank}, "
           f"relative error {'below 1e-12' if relative_error < 1e-12 else f'{relative_error:.3f}'}")
 
@@ -210,8 +216,9 @@ autoencoders = {}
 for K in code_sizes:
     W1, W2, losses = train_autoencoder(centred, K)
     components, pca_error = pca(digits, K)
-    np.testing.assert_allclose(pca_error, np.sum(singular_values[K:] ** 2) / N, rtol=1e-10)
-    np.testing.assert_allclose(losses[-1], pca_error, rtol=0.01)
+    np.testing.assert_allclose(pca_error, np.sum(singular_values[K:] ** 2) / N, rtol=1e-10)  # checks: eckart-young
+    np.testing.assert_allclose(losses[-1], pca_error, rtol=0.01)  # checks: autoencoder-reaches-pca
+    assert np.all(np.diff(losses) <= 0)  # checks: curvature-bound
     autoencoders[K] = W1, W2, components
     print(f"K = {K:2d}: PCA error {pca_error:.3f} = sum of discarded s_i^2 / N; autoencoder loss within 1 % of it")
 
@@ -227,28 +234,31 @@ for K in code_sizes:
 K = 8
 W1, W2, components = autoencoders[K]
 angles = np.degrees(subspace_angles(W2.T, components.T))
-assert angles.max() < 1.0, angles
+assert angles.max() < 1.0, angles  # checks: gradient-descent-convergence
 print(f"K = {K}: the largest principal angle between rows of W2 and the principal directions is below 1 degree")
 
 A = np.random.default_rng(1).normal(size=(K, K))
 W1_other, W2_other = W1 @ A, np.linalg.solve(A, W2)
-np.testing.assert_allclose(centred @ W1_other @ W2_other, centred @ W1 @ W2, atol=1e-8)
+np.testing.assert_allclose(centred @ W1_other @ W2_other, centred @ W1 @ W2, atol=1e-8)  # checks: weights-not-unique
 print(f"W1 A and A^-1 W2 give the same reconstructions; |W2| = {np.linalg.norm(W2):.2f}, "
       f"|A^-1 W2| = {np.linalg.norm(W2_other):.2f}")
-print(f"rows of W2 orthonormal within 0.05? {np.allclose(W2 @ W2.T, np.eye(K), atol=0.05)}; "
-      f"W1 = W2^T within 0.05? {np.allclose(W1, W2.T, atol=0.05)}")
+np.testing.assert_allclose(W1.T @ W1, W2 @ W2.T, atol=0.01)  # checks: balance-conserved
+np.testing.assert_allclose(W2 @ W2.T, np.eye(K), atol=0.05)  # checks: balanced-minimum
+np.testing.assert_allclose(W1, W2.T, atol=0.05)  # checks: balanced-minimum
+print("balanced: W1^T W1 = W2 W2^T within 0.01; rows of W2 orthonormal and W1 = W2^T, both within 0.05")
 
 # %% [markdown]
-# Gradient descent from small weights happens to land near a *balanced* solution ($W_1 \approx W_2^\top$, the rows
-# of $W_2$ nearly orthonormal): the difference $W_1^\top W_1 - W_2 W_2^\top$ stays almost constant during gradient
-# descent, and it starts near zero. Even so, the rows of $W_2$ are a rotated basis of the principal subspace, not the
-# principal directions themselves.
+# Gradient descent from small weights lands near a *balanced* solution: the difference $W_1^\top W_1 - W_2 W_2^\top$
+# stays almost constant during gradient descent, and it starts near zero. Balance alone would not make $W_1 = W_2^\top$,
+# but at a minimum it does, up to the small initial weights of the three constant pixels, which never change (the
+# lecture notes give the argument): the rows of $W_2$ are then orthonormal. Even so, they are a rotated basis of the
+# principal subspace, not the principal directions themselves.
 #
 # ## Centring matters, because the model has no bias
 #
 # PCA subtracts the mean before finding directions. The autoencoder has no bias term, so on raw, uncentred pixels it
 # must spend part of its $K$ dimensions reconstructing the mean image, and its error is that of the SVD of the
-# *uncentred* data, which is larger.
+# *uncentred* data, which is never smaller (equal only when the mean lies in the best centred subspace).
 
 # %%
 K = 8
@@ -256,6 +266,7 @@ _, _, losses_raw = train_autoencoder(digits, K)
 _, error_uncentred = pca(digits, K, center=False)
 _, error_centred = pca(digits, K, center=True)
 np.testing.assert_allclose(losses_raw[-1], error_uncentred, rtol=0.01)
+assert error_uncentred >= error_centred  # checks: uncentred-error-never-smaller
 print(f"K = {K}: autoencoder on raw pixels {losses_raw[-1]:.3f} ~ uncentred SVD {error_uncentred:.3f} "
       f"> centred PCA {error_centred:.3f}")
 
@@ -293,10 +304,22 @@ plt.show()
 #
 # * $X W_1 W_2$ has rank at most $K$, so a linear autoencoder with $K < D$ reconstructs perfectly only data that lies
 #   in a $K$-dimensional subspace.
-# * Its best possible error is PCA's, $\sum_{i > K} s_i^2 / N$, and gradient descent reaches it: every local minimum of
-#   the loss is global (Baldi and Hornik, 1989), and it spans the principal subspace.
+# * Its best possible error is PCA's, $\sum_{i > K} s_i^2 / N$, and on the digits gradient descent gets within 1 % of
+#   it, with the decoder spanning the principal subspace. Baldi and Hornik (1989) explain why no local minimum can
+#   trap it when the covariance is invertible with distinct eigenvalues; the digits' covariance is not (three pixels
+#   are constant), which only adds flat directions.
 # * The weights are determined only up to an invertible $K \times K$ matrix, and without a bias the data must be
 #   centred for the comparison with PCA to hold.
 #
 # The lecture notes [derivations/02_linear_autoencoder.md](../derivations/02_linear_autoencoder.md) prove these
 # statements and discuss what changes with a non-linear activation.
+
+# %% [markdown]
+# ## All tasks at a glance
+#
+# The cell below runs every self-check of this notebook once more and prints one row per task: passed, failed (with
+# the first line of the check's message), not started, or error. Run it when you think you are done. From a
+# terminal, `python -m latent_course progress` prints the same table for every topic, from your saved notebooks.
+
+# %%
+checks.summary("02_linear_autoencoder")

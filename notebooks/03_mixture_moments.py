@@ -16,7 +16,8 @@
 # 2. `mixture_covariance(pi, mu, sigma)`: the covariance $\mathrm{Cov}[\mathbf{x}]$.
 #
 # Shapes follow one convention throughout the course: weights `pi` of shape `(K,)`, means `mu` of shape `(K, D)`,
-# covariances `sigma` of shape `(K, D, D)`. Write both functions without a Python loop over the components.
+# covariances `sigma` of shape `(K, D, D)`. A loop over the components is correct; a matrix product (`@`) or
+# `np.einsum` does the same without one and is shorter. The self-checks accept either.
 # After each task, run the self-check cell below it: it prints one line when your function is right and says what
 # went wrong otherwise.
 
@@ -72,7 +73,7 @@ def mixture_mean(pi, mu):
         The mixture's mean E[x].
     """
     pi, mu = check_mixture(pi, mu)
-    # TODO: weight each component's mean by its mixing proportion (one line, no loop).
+    # TODO: weight each component's mean by its mixing proportion (one matrix product does it).
     raise NotImplementedError
 
 
@@ -157,10 +158,21 @@ se_cov = products.std(axis=0) / np.sqrt(n)
 
 z_mean = np.abs(mc_mean - mean) / se_mean
 z_cov = np.abs(mc_cov - cov) / se_cov
-assert np.all(z_mean < 4) and np.all(z_cov < 4), (z_mean, z_cov)
+assert np.all(z_mean < 4) and np.all(z_cov < 4), (z_mean, z_cov)  # checks: mixture-mean, mixture-covariance
 print("Monte Carlo mean       =", mc_mean.round(2))
 print("Monte Carlo covariance =", mc_cov.round(2).tolist())
 print("every estimate lies within 4 standard errors of the closed form")
+
+# %% [markdown]
+# A wrong formula is off by a fixed amount, so with a million samples it misses by far more than 4 standard errors.
+# Adding the means up, or leaving out the between part of the covariance:
+
+# %%
+z_sum_of_means = np.abs(mc_mean - mu.sum(axis=0)) / se_mean
+z_within_only = np.abs(mc_cov - np.einsum("k,kij->ij", pi, sigma)) / se_cov
+assert z_sum_of_means.min() > 100 and z_within_only.max() > 100  # checks: wrong-formula-margin
+print(f"sum of the means: {z_sum_of_means.min():.0f} or more standard errors off; "
+      f"within part alone: up to {z_within_only.max():.0f}")
 
 # %% [markdown]
 # ## Within and between
@@ -173,16 +185,19 @@ print("every estimate lies within 4 standard errors of the closed form")
 # %%
 within = np.einsum("k,kij->ij", pi, sigma)
 between = np.cov(mu, rowvar=False, aweights=pi, bias=True)
-np.testing.assert_allclose(within + between, cov, rtol=1e-12)
+np.testing.assert_allclose(within + between, cov, rtol=1e-12)  # checks: mixture-covariance
 print("within  =", within.round(3).tolist())
 print("between =", between.round(3).tolist())
-print(f"share of the total variance between components: {np.trace(between) / np.trace(cov):.1%}")
+share = np.trace(between) / np.trace(cov)
+assert 0.74 < share < 0.76, share  # checks: between-share
+print(f"share of the total variance between components: {share:.1%}")
 
 # %% [markdown]
 # Most of the spread of this mixture comes from the distance between its components, not from their own widths.
-# A single Gaussian fitted to these points would have exactly the mean and covariance above, yet it would put
-# much of its mass in the empty region between the clusters: two distributions can share their first two moments
-# and still look nothing alike.
+# A single Gaussian fitted to these points would have exactly the mean and covariance above, yet a single peak, at
+# the mixture's mean, where this mixture has none of its own: two distributions can share their first two moments
+# and still look quite different. With clusters further apart, the Gaussian's peak would fall where the mixture has
+# almost no mass.
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 6))
@@ -199,13 +214,45 @@ ax.legend(loc="upper right", fontsize="small")
 plt.show()
 
 # %% [markdown]
+# ## Where the sum of the means lies
+#
+# Adding the means up, as one might guess from "the expected value of a Gaussian is its mean", gives here the
+# point $(5, 6)$. It is not far from every sample: a few hundred of the million lie within distance 1 of it. But it
+# lies where the mixture is very thin: about 3.8 Mahalanobis units from the nearest component, the others being
+# further, and only a tiny fraction of the samples lie in regions of even lower density.
+
+# %%
+point = mu.sum(axis=0)
+near = int(np.sum(np.linalg.norm(samples - point, axis=1) < 1))
+inverses = np.linalg.inv(sigma)
+mahalanobis = np.sqrt(np.einsum("ki,kij,kj->k", point - mu, inverses, point - mu))
+# The mixture's density at every sample and at the point, component by component.
+at_samples, at_point = [
+    sum(w * np.exp(-0.5 * np.einsum("ni,ij,nj->n", x - m, inverse, x - m)) / (2 * np.pi * np.sqrt(np.linalg.det(s)))
+        for w, m, s, inverse in zip(pi, mu, sigma, inverses))
+    for x in (samples, point[None])]
+lower = np.mean(at_samples < at_point[0])
+assert 100 < near < 1000 and 3.7 < mahalanobis.min() < 3.9 and lower < 1e-3  # checks: sum-of-means-low-density
+print(f"{near} samples within distance 1 of (5, 6); Mahalanobis distances {mahalanobis.round(1)}; "
+      f"{lower:.2%} of the samples lie at lower density")
+
+# %% [markdown]
 # ## Summing up
 #
 # * The mean of a mixture is the **weighted average** $\sum_k \pi_k \boldsymbol\mu_k$ of its components' means.
-#   Adding the means up, as one might guess from "the expected value of a Gaussian is its mean", gives here the
-#   point $(5, 6)$, far outside the data.
+#   Adding the means up gives here the point $(5, 6)$, in a region of very low density.
 # * The covariance is the average covariance within the components **plus** the covariance of the means between
 #   them. Leaving out the between part underestimates the spread whenever the components are apart.
 #
 # The lecture notes [derivations/03_mixture_moments.md](../derivations/03_mixture_moments.md) derive both results
-# step by step; topic 04 uses them to check the moments of a sum of two mixtures.
+# step by step; [topic 04](04_sum_of_mixtures.ipynb) uses them to check the moments of a sum of two mixtures.
+
+# %% [markdown]
+# ## All tasks at a glance
+#
+# The cell below runs every self-check of this notebook once more and prints one row per task: passed, failed (with
+# the first line of the check's message), not started, or error. Run it when you think you are done. From a
+# terminal, `python -m latent_course progress` prints the same table for every topic, from your saved notebooks.
+
+# %%
+checks.summary("03_mixture_moments")

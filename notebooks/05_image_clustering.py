@@ -3,7 +3,7 @@
 #
 # An RGB image of height $h$ and width $w$ is a data set of $N = hw$ points in $D = 3$ dimensions, one per pixel.
 # Clustering these colours into $k$ groups and replacing every pixel by its cluster's colour *quantises* the image:
-# it can then be stored with $\log_2 k$ bits per pixel instead of 24 (Bishop, *Pattern Recognition and Machine
+# it can then be stored with $\lceil \log_2 k \rceil$ bits per pixel instead of 24 (Bishop, *Pattern Recognition and Machine
 # Learning*, section 9.1.1). We do it with k-means, then with a Gaussian mixture fitted by EM, and finally use the
 # mixture as a generative model to sample new images.
 #
@@ -52,12 +52,13 @@ colours, counts, pixel_colour = distinct_colours(image)
 print(f"{IMAGE}: {image.shape[0]} x {image.shape[1]} = {len(pixels):,} pixels, {len(colours):,} distinct colours")
 
 # %% [markdown]
-# ### Distinct colours with their counts
+# ## Distinct colours with their counts
 #
 # Natural images repeat colours: this one has about four times as many pixels as distinct colours. Every algorithm
 # below only ever sums over pixels (distances, means, covariances, log-likelihoods), and a sum over pixels equals a
 # sum over distinct colours with each colour weighted by its count. So we fit on `colours` with
-# `sample_weight=counts` and get **exactly** the same centres, mixtures and likelihoods as on `pixels`, several times
+# `sample_weight=counts` and get the same centres, mixtures and likelihoods as on `pixels` (up to the rounding of
+# floating-point sums, which are added in a different order), several times
 # faster. `kmeans` and `em` take an optional `sample_weight` for this reason; `None` means weight 1 for every row.
 
 # %% [markdown]
@@ -69,17 +70,18 @@ print(f"{IMAGE}: {image.shape[0]} x {image.shape[1]} = {len(pixels):,} pixels, {
 # 1. **k-means++ initialisation** (unless `init` gives the starting centres): the first centre is a point drawn with
 #    probability proportional to its weight; every further centre is a point drawn with probability proportional to
 #    $w_i D_i^2$, where $D_i$ is its distance to the nearest centre chosen so far. If all $D_i$ are zero before $k$
-#    centres are chosen, `X` has fewer than $k$ distinct points: raise a `ValueError` that says so.
+#    centres are chosen, `X` has fewer than $k$ distinct points: raise a `ValueError` that says so. Keep the centres
+#    in the order they are chosen (row $j$ of `mu` starts as the $j$-th centre drawn): the check counts how often each
+#    point is drawn first and second.
 # 2. **Lloyd's iterations**: assign every point to its nearest centre; stop if no label changed; otherwise move every
 #    centre to the (weighted) mean of its points, **per coordinate**. Repeat, at most `max_iter` times.
-# 3. **Empty clusters**: a centre that lost all its points moves to the point farthest from its own centre.
-#
-# The solution adds an optional refinement that makes no difference to the result: Hamerly's bounds, which let late
-# iterations skip the many points that cannot change cluster (see the lecture notes). Plain Lloyd passes the checks.
+# 3. **Empty clusters**: if after an assignment some clusters have no points of positive weight, say $m$ of them, move
+#    their centres to the $m$ points (of positive weight) that are farthest from the centre they were just assigned
+#    to, one point per empty cluster; the other centres move to their means as usual.
 #
 # Compute all point-to-centre distances at once, $\lVert\mathbf{x}\rVert^2 - 2\mathbf{x}^\top\boldsymbol\mu + \lVert\boldsymbol\mu\rVert^2$
 # for an $N \times k$ matrix, and the per-cluster sums with `np.bincount(labels, weights=..., minlength=k)`.
-# Labels must be an integer type that holds any $k$ (`np.intp`, the type `argmin` returns; `int8` overflows at 128).
+# Labels must be an integer type that holds any $k$ (`np.intp`, the type `argmin` returns; `int8` holds at most 127, so it overflows for $k \ge 129$).
 
 # %%
 def kmeans(X, k, sample_weight=None, init=None, max_iter=300, random_state=None):
@@ -109,8 +111,12 @@ def kmeans(X, k, sample_weight=None, init=None, max_iter=300, random_state=None)
     """
     X = check_matrix(X)
     N, D = X.shape
+    if np.abs(X).max() > 1e100:
+        raise ValueError(f"X has values up to {np.abs(X).max():.3g} in magnitude, where squared distances overflow: "
+                         "rescale X (for example divide it by its largest absolute value)")
     k = check_positive_int(k, "k", high=N)
     weight = check_sample_weight(sample_weight, N)
+    weight = weight / weight.max()  # only relative weights matter; this keeps huge weights from overflowing
     if init is not None:
         init = check_matrix(init, "init")
         if init.shape != (k, D):
@@ -151,8 +157,8 @@ plt.show()
 start, _ = kmeans_plusplus(colours, K_COLOURS, sample_weight=counts, random_state=0)
 centres_pixels, labels_pixels = kmeans(pixels, K_COLOURS, init=start)
 centres_colours, labels_colours = kmeans(colours, K_COLOURS, sample_weight=counts, init=start)
-np.testing.assert_allclose(centres_colours, centres_pixels, rtol=1e-10)
-assert np.array_equal(labels_colours[pixel_colour], labels_pixels)
+np.testing.assert_allclose(centres_colours, centres_pixels, rtol=1e-10)  # checks: weighted-colours-exact
+assert np.array_equal(labels_colours[pixel_colour], labels_pixels)  # checks: weighted-colours-exact
 print(f"same centres and the same label for every pixel, from {len(pixels):,} pixels or {len(colours):,} colours")
 
 # %% [markdown]
@@ -199,7 +205,8 @@ checks.gmm_log_probability(gmm_log_probability)
 # %% [markdown]
 # ## Task 3: expectation-maximisation
 #
-# EM alternates two steps, each of which never decreases the log-likelihood
+# EM alternates two steps, each of which never decreases the log-likelihood (exactly so without the small ridge
+# $\epsilon$ below, which makes it hold only approximately)
 # $\ell = \sum_i w_i \log \sum_j \exp P_{ij} \,/\, \sum_i w_i$ (the weighted mean over points):
 #
 # * **E-step**: the responsibilities $\gamma_{ij} = \exp\big(P_{ij} - \operatorname{logsumexp}_j P_{ij}\big)$; every row
@@ -210,9 +217,11 @@ checks.gmm_log_probability(gmm_log_probability)
 #   where the small ridge $\epsilon$ (`reg_covar`) keeps every covariance positive definite.
 #
 # Initialise on the data's scale: run your `kmeans`, give every point responsibility 1 for its cluster, and do one
-# M-step (unless `init` gives the starting parameters). Then repeat E- and M-steps, recording $\ell$ at each E-step,
-# and stop when $\ell$ improved by less than `tol` since the previous E-step, or after `max_iter` steps. Print nothing
-# inside the loop: return the history and plot it afterwards.
+# M-step (unless `init` gives the starting parameters). Then repeat, at most `max_iter` times, one EM step: an
+# E-step, which records $\ell$ of the current parameters, **then** an M-step. After the M-step, stop if $\ell$ improved
+# by less than `tol` over the previous step's value (the first step has none to compare with). So the M-step always
+# follows the last E-step: the returned parameters are one M-step newer than the last recorded $\ell$, as in
+# scikit-learn's `GaussianMixture`. Print nothing inside the loop: return the history and plot it afterwards.
 
 # %%
 def em(X, k, sample_weight=None, tol=1e-3, max_iter=500, reg_covar=1e-6, init=None, random_state=None):
@@ -247,8 +256,12 @@ def em(X, k, sample_weight=None, tol=1e-3, max_iter=500, reg_covar=1e-6, init=No
     """
     X = check_matrix(X)
     N, D = X.shape
+    if np.abs(X).max() > 1e100:
+        raise ValueError(f"X has values up to {np.abs(X).max():.3g} in magnitude, where covariances overflow: "
+                         "rescale X (for example divide it by its largest absolute value)")
     k = check_positive_int(k, "k", high=N)
     weight = check_sample_weight(sample_weight, N)
+    weight = weight / weight.max()  # only relative weights matter; this keeps huge weights from overflowing
     tol = check_positive_float(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     reg_covar = check_positive_float(reg_covar, "reg_covar")
@@ -288,11 +301,19 @@ print("mixing proportions:", pi.round(3))
 # another component's mean.
 
 # %%
+log_likelihoods_from_kmeans = log_likelihoods
+nearest_mean = ((colours[:, None, :] - mu) ** 2).sum(axis=2).argmin(axis=1)
+claimed = counts[colour_component != nearest_mean].sum() / counts.sum()
+assert claimed > 0  # checks: broad-component-claims
+print(f"{claimed:.1%} of the pixels belong to a component whose mean is not the nearest one")
+
+# %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(np.arange(1, len(log_likelihoods) + 1), log_likelihoods, marker=".")
-ax.set(xlabel="EM step", ylabel="mean log-likelihood per pixel", title="EM never decreases the log-likelihood")
+ax.set(xlabel="EM step", ylabel="mean log-likelihood per pixel", title="EM's log-likelihood, step by step")
 plt.show()
-assert np.all(np.diff(log_likelihoods) >= -1e-9)
+# With the ridge in the M-step, monotonicity is not a theorem: this documents what happened in this run.
+assert np.all(np.diff(log_likelihoods) >= -1e-9)  # checks: em-ridge-monotone
 print(f"EM stopped after {len(log_likelihoods)} steps at a mean log-likelihood of {log_likelihoods[-1]:.3f}")
 
 # %% [markdown]
@@ -352,14 +373,15 @@ plt.show()
 # same iterations, so they must end at the same inertia and the same log-likelihood. `KMeans` takes sample weights, so
 # both fit the weighted distinct colours, from the same k-means++ centres. `GaussianMixture` takes none, so it fits all
 # pixels and our EM the weighted colours, both starting from the parameters our EM reaches after one step. We assert
-# agreement to a relative $10^{-6}$.
+# agreement to a relative $10^{-6}$. Starting one step in, our EM repeats the run above minus its first E-step: it
+# reports one step fewer than the run from k-means, with the same log-likelihoods.
 
 # %%
 start, _ = kmeans_plusplus(colours, 16, sample_weight=counts, random_state=0)
 centres, colour_label = kmeans(colours, 16, sample_weight=counts, init=start)
 ours = counts @ ((colours - centres[colour_label]) ** 2).sum(axis=1)
 reference = KMeans(16, init=start, n_init=1, max_iter=300, tol=0).fit(colours, sample_weight=counts)
-np.testing.assert_allclose(ours, reference.inertia_, rtol=1e-6)
+np.testing.assert_allclose(ours, reference.inertia_, rtol=1e-6)  # checks: kmeans-inertia
 print(f"k-means, k = 16: our inertia equals scikit-learn's to 1e-6 ({ours:.6g})")
 
 # %%
@@ -368,18 +390,33 @@ pi, mu, sigma, log_likelihoods = em(colours, K_COLOURS, sample_weight=counts, in
 reference = GaussianMixture(K_COLOURS, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=500,
                             weights_init=start_pi, means_init=start_mu, precisions_init=np.linalg.inv(start_sigma))
 reference.fit(pixels)
-np.testing.assert_allclose(log_likelihoods[-1], reference.lower_bound_, rtol=1e-6)
-np.testing.assert_allclose(mu, reference.means_, rtol=1e-6)
+np.testing.assert_allclose(log_likelihoods[-1], reference.lower_bound_, rtol=1e-6)  # checks: gmm-log-likelihood
+np.testing.assert_allclose(mu, reference.means_, rtol=1e-6)  # checks: em-steps
 assert len(log_likelihoods) == reference.n_iter_
+np.testing.assert_allclose(log_likelihoods, log_likelihoods_from_kmeans[1:], rtol=1e-10)
+print(f"started one step in: {len(log_likelihoods)} steps, one fewer than the {len(log_likelihoods_from_kmeans)} "
+      "from k-means, with the same log-likelihoods")
 print(f"EM, k = {K_COLOURS}: {len(log_likelihoods)} steps, as many as scikit-learn's, "
       f"and the same log-likelihood to 1e-6 ({log_likelihoods[-1]:.4f})")
 
 # %% [markdown]
 # ## Summing up
 #
-# * k-means and a Gaussian mixture both compress an image to $k$ colours, $\log_2 k$ bits per pixel instead of 24.
-# * Lloyd's steps and EM's steps never increase the inertia, never decrease the likelihood; both stop at a local
-#   optimum that depends on the start, which k-means++ makes good on average.
-# * Because only sums over pixels matter, fitting on distinct colours weighted by their counts is exact and faster.
-# * Sampling from the mixture reproduces the palette but not the picture: the model knows nothing about where a
-#   colour sits. See [derivations/05_image_clustering.md](../derivations/05_image_clustering.md).
+# * k-means and a Gaussian mixture both compress an image to $k$ colours, $\lceil \log_2 k \rceil$ bits per pixel instead
+#   of 24.
+# * Lloyd's steps never increase the inertia, and EM's never decrease the likelihood (exactly so without the ridge);
+#   both stop at a fixed point that depends on the start, which k-means++ makes good on average.
+# * Because only sums over pixels matter, fitting on distinct colours weighted by their counts gives the same result
+#   (up to rounding), faster.
+# * A fitted mixture is a generative model: ancestral sampling draws new data from it, a component, then a Gaussian
+#   draw. See [derivations/05_image_clustering.md](../derivations/05_image_clustering.md).
+
+# %% [markdown]
+# ## All tasks at a glance
+#
+# The cell below runs every self-check of this notebook once more and prints one row per task: passed, failed (with
+# the first line of the check's message), not started, or error. Run it when you think you are done. From a
+# terminal, `python -m latent_course progress` prints the same table for every topic, from your saved notebooks.
+
+# %%
+checks.summary("05_image_clustering")

@@ -20,7 +20,7 @@
 # 3. `mixture_log_density(X, mixture)`: the log-density of a mixture, computed in log space.
 #
 # A mixture travels as a tuple `(weights, means, covariances)` of shapes `(K,)`, `(K, D)` and `(K, D, D)`, the
-# convention of topic 03; `Mixture` is a named tuple with these three fields, and plain tuples work everywhere too.
+# convention of [topic 03](03_mixture_moments.ipynb); `Mixture` is a named tuple with these three fields, and plain tuples work everywhere too.
 
 # %%
 import matplotlib.pyplot as plt
@@ -83,7 +83,8 @@ def sample_sum(n, mixture_x, mixture_y, random_state=None):
         samples = np.empty((n, mixture.means.shape[1]))
         for k, (mean, cov) in enumerate(zip(mixture.means, mixture.covariances)):
             chosen = labels == k
-            samples[chosen] = rng.multivariate_normal(mean, cov, size=chosen.sum())
+            # SVD, not Cholesky: a component may be a point mass (a singular covariance).
+            samples[chosen] = rng.multivariate_normal(mean, cov, size=chosen.sum(), method="svd")
         return samples
 
     return draw(mixture_x) + draw(mixture_y)
@@ -199,7 +200,7 @@ def mixture_cdf(t):
 
 ks_statistic = stats.kstest(z, mixture_cdf).statistic
 critical_value = stats.kstwo.ppf(0.99, n)
-assert ks_statistic < critical_value, (ks_statistic, critical_value)
+assert ks_statistic < critical_value, (ks_statistic, critical_value)  # checks: sum-of-mixtures, product-weights
 print(f"Kolmogorov-Smirnov statistic below its 1 % critical value {critical_value:.5f}")
 
 # %%
@@ -218,7 +219,7 @@ plt.show()
 # ## The moments agree with topic 03
 #
 # Whatever the distributions, the mean of a sum of random variables is the sum of their means, and for independent
-# variables the covariance of the sum is the sum of their covariances. With topic 03's `mixture_mean` and
+# variables the covariance of the sum is the sum of their covariances. With [topic 03](03_mixture_moments.ipynb)'s `mixture_mean` and
 # `mixture_covariance`, both sides can be computed from the mixtures alone: from $\mathbf{z}$'s mixture on the
 # left, from $\mathbf{x}$'s and $\mathbf{y}$'s on the right. The samples agree too, within 4 standard errors.
 
@@ -226,8 +227,8 @@ plt.show()
 moments = load_solution("03_mixture_moments")
 mean_z = moments.mixture_mean(*mixture_z[:2])
 cov_z = moments.mixture_covariance(*mixture_z)
-np.testing.assert_allclose(mean_z, moments.mixture_mean(*mixture_x[:2]) + moments.mixture_mean(*mixture_y[:2]))
-np.testing.assert_allclose(cov_z, moments.mixture_covariance(*mixture_x) + moments.mixture_covariance(*mixture_y))
+np.testing.assert_allclose(mean_z, moments.mixture_mean(*mixture_x[:2]) + moments.mixture_mean(*mixture_y[:2]))  # checks: sum-moments-consistency
+np.testing.assert_allclose(cov_z, moments.mixture_covariance(*mixture_x) + moments.mixture_covariance(*mixture_y))  # checks: sum-moments-consistency
 assert abs(z.mean() - mean_z[0]) < 4 * z.std() / np.sqrt(n)
 assert abs(z.var() - cov_z[0, 0]) < 4 * ((z - z.mean()) ** 2).std() / np.sqrt(n)
 print(f"E[z] = E[x] + E[y] = {mean_z[0]:.2f},  Var[z] = Var[x] + Var[y] = {cov_z[0, 0]:.2f}")
@@ -266,6 +267,7 @@ plt.show()
 # %%
 interior = density[1:-1]
 n_modes = int(np.sum((interior > density[:-2]) & (interior > density[2:])))
+assert n_modes == 3, n_modes  # checks: coinciding-means-modes, sum-not-gaussian
 print(f"the density of z has {n_modes} modes")
 
 # %% [markdown]
@@ -285,7 +287,7 @@ parameters = np.column_stack([repeated.means, repeated.covariances.reshape(len(r
 distinct, which = np.unique(parameters.round(12), axis=0, return_inverse=True)
 merged = Mixture(np.bincount(which.ravel(), weights=repeated.weights), distinct[:, :1], distinct[:, 1:, None])
 points = np.linspace(-2, 3, 11)[:, None]
-np.testing.assert_allclose(mixture_log_density(points, merged), mixture_log_density(points, repeated))
+np.testing.assert_allclose(mixture_log_density(points, merged), mixture_log_density(points, repeated))  # checks: coinciding-components
 print(f"{len(repeated.weights)} components, {len(merged.weights)} distinct; merged weights {merged.weights}")
 
 # %% [markdown]
@@ -301,3 +303,13 @@ print(f"{len(repeated.weights)} components, {len(merged.weights)} distinct; merg
 #
 # The lecture notes [derivations/04_sum_of_mixtures.md](../derivations/04_sum_of_mixtures.md) give the proof by
 # characteristic functions.
+
+# %% [markdown]
+# ## All tasks at a glance
+#
+# The cell below runs every self-check of this notebook once more and prints one row per task: passed, failed (with
+# the first line of the check's message), not started, or error. Run it when you think you are done. From a
+# terminal, `python -m latent_course progress` prints the same table for every topic, from your saved notebooks.
+
+# %%
+checks.summary("04_sum_of_mixtures")

@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from checking import assert_catches, assert_passes, mutant_params
 from scipy import stats
+from scipy.special import logsumexp
 
 from latent_course import checks
 from latent_course.course import load_solution
@@ -19,28 +21,38 @@ def test_the_solution_passes(capsys):
         "sample_sum", "sum_of_mixtures", "mixture_log_density"]
 
 
-def _draw(rng, n, weights, means, covariances, labels=None):
+def _draw(rng, n, weights, means, covariances, labels=None, side="right"):
+    """Vectorised draws with row vectors of standard normals: mu + eps @ L.T (or the wrong eps @ L)."""
     if labels is None:
         labels = rng.choice(len(weights), size=n, p=weights)
-    cholesky = np.linalg.cholesky(covariances)
-    return labels, means[labels] + np.einsum("nij,nj->ni", cholesky[labels], rng.standard_normal((n, means.shape[1])))
+    cholesky = np.linalg.cholesky(covariances)[labels]
+    eps = rng.standard_normal((n, means.shape[1]))
+    factor = cholesky.transpose(0, 2, 1) if side == "right" else cholesky
+    return labels, means[labels] + np.einsum("ni,nij->nj", eps, factor)
 
 
-def test_a_per_sample_cholesky_sampler_passes_too():
-    def sample_sum(n, mixture_x, mixture_y, random_state=None):
-        rng = np.random.default_rng(random_state)
-        return _draw(rng, n, *mixture_x)[1] + _draw(rng, n, *mixture_y)[1]
-
-    checks.sample_sum(sample_sum)
+def cholesky_sampler(n, mixture_x, mixture_y, random_state=None):
+    rng = np.random.default_rng(random_state)
+    return _draw(rng, n, *mixture_x)[1] + _draw(rng, n, *mixture_y)[1]
 
 
-def test_components_in_another_order_and_a_plain_tuple_pass():
-    def sum_of_mixtures(mixture_x, mixture_y):
-        weights, means, covariances = solution.sum_of_mixtures(mixture_x, mixture_y)
-        order = np.arange(len(weights))[::-1]
-        return weights[order], means[order], covariances[order]
+def float32_sampler(n, mixture_x, mixture_y, random_state=None):
+    return cholesky_sampler(n, mixture_x, mixture_y, random_state).astype(np.float32)
 
-    checks.sum_of_mixtures(sum_of_mixtures)
+
+def per_component_loop_sampler(n, mixture_x, mixture_y, random_state=None):
+    rng = np.random.default_rng(random_state)
+    z = np.zeros((n, len(mixture_x[1][0])))
+    for weights, means, covariances in (mixture_x, mixture_y):
+        labels = rng.choice(len(weights), size=n, p=list(weights))
+        for k in range(len(weights)):
+            z[labels == k] += rng.multivariate_normal(means[k], covariances[k], size=int(np.sum(labels == k)))
+    return z
+
+
+@pytest.mark.parametrize("implementation", [cholesky_sampler, float32_sampler, per_component_loop_sampler])
+def test_correct_samplers_in_other_styles_pass(implementation, capsys):
+    assert_passes(checks.sample_sum, implementation, capsys)
 
 
 def sample_y_from_xs_component(n, mixture_x, mixture_y, random_state=None):
@@ -65,6 +77,11 @@ def sample_unseeded(n, mixture_x, mixture_y, random_state=None):
     return solution.sample_sum(n, mixture_x, mixture_y, random_state=None)
 
 
+def sample_with_a_fixed_seed(n, mixture_x, mixture_y, random_state=None):
+    np.random.default_rng(random_state).random()
+    return cholesky_sampler(n, mixture_x, mixture_y, random_state=0)
+
+
 def sample_with_averaged_covariances(n, mixture_x, mixture_y, random_state=None):
     rng = np.random.default_rng(random_state)
     labels_x, _ = _draw(rng, n, *mixture_x)
@@ -74,73 +91,203 @@ def sample_with_averaged_covariances(n, mixture_x, mixture_y, random_state=None)
     return means + np.einsum("nij,nj->ni", np.linalg.cholesky(covariances), rng.standard_normal(means.shape))
 
 
-@pytest.mark.parametrize("mutant, message", [
-    (sample_y_from_xs_component, "frequency of each pair"),
-    (sample_y_from_xs_mixture, "frequency of each pair"),
-    (sample_x_twice, "frequency of each pair"),
-    (sample_with_averaged_covariances, "covariance of the samples"),
-    (sample_unseeded, "different samples"),
-    (lambda n, mixture_x, mixture_y, random_state=None: np.zeros((n, 1)), r"shape \(200000, 2\)"),
-])
-def test_sample_check_catches(mutant, message):
-    with pytest.raises(checks.CheckFailure, match=message):
-        checks.sample_sum(mutant)
+def sample_with_the_wrong_side_of_L(n, mixture_x, mixture_y, random_state=None):
+    rng = np.random.default_rng(random_state)
+    return _draw(rng, n, *mixture_x, side="left")[1] + _draw(rng, n, *mixture_y, side="left")[1]
 
 
-def weights_added(mixture_x, mixture_y):
+def sample_with_shared_normals(n, mixture_x, mixture_y, random_state=None):
+    rng = np.random.default_rng(random_state)
+    labels_x = rng.choice(len(mixture_x[0]), size=n, p=mixture_x[0])
+    labels_y = rng.choice(len(mixture_y[0]), size=n, p=mixture_y[0])
+    eps = rng.standard_normal((n, mixture_x[1].shape[1]))
+    x = mixture_x[1][labels_x] + np.einsum("nij,nj->ni", np.linalg.cholesky(mixture_x[2])[labels_x], eps)
+    return x + mixture_y[1][labels_y] + np.einsum("nij,nj->ni", np.linalg.cholesky(mixture_y[2])[labels_y], eps)
+
+
+def sample_grouped_by_pair(n, mixture_x, mixture_y, random_state=None):
+    z = cholesky_sampler(n, mixture_x, mixture_y, random_state)
+    return z[np.lexsort(z.T[::-1])]
+
+
+def sample_one_at_a_time(n, mixture_x, mixture_y, random_state=None):
+    rng = np.random.default_rng(random_state)
+    z = np.empty((n, mixture_x[1].shape[1]))
+    for i in range(n):
+        k = rng.choice(len(mixture_x[0]), p=mixture_x[0])
+        l = rng.choice(len(mixture_y[0]), p=mixture_y[0])  # noqa: E741
+        z[i] = rng.multivariate_normal(mixture_x[1][k], mixture_x[2][k]) + rng.multivariate_normal(
+            mixture_y[1][l], mixture_y[2][l])
+    return z
+
+
+def sample_with_a_ridge_added_in_place(n, mixture_x, mixture_y, random_state=None):
+    mixture_x[2][:] += 1e-9 * np.eye(mixture_x[1].shape[1])
+    return cholesky_sampler(n, mixture_x, mixture_y, random_state)
+
+
+SAMPLE_MUTANTS = {
+    "y drawn from x's component": (sample_y_from_xs_component, "frequency of each pair"),
+    "y drawn from x's mixture": (sample_y_from_xs_mixture, "frequency of each pair"),
+    "x drawn twice": (sample_x_twice, "frequency of each pair"),
+    "covariances averaged": (sample_with_averaged_covariances, "covariance of the samples.*averaged"),
+    "eps @ L instead of eps @ L.T": (sample_with_the_wrong_side_of_L, r"eps @ L\.T"),
+    "x and y share their normal draws": (sample_with_shared_normals, "share their standard normal draws"),
+    "grouped by pair": (sample_grouped_by_pair, "grouped by pair"),
+    "random_state ignored": (sample_unseeded, "drew no random number from the Generator"),
+    "a fixed seed of its own": (sample_with_a_fixed_seed, "random_state=0 and random_state=1 gave the same"),
+    "one sample at a time": (sample_one_at_a_time, r"made \d+ calls to the random generator for n = 2000"),
+    "a ridge added to the covariances in place": (sample_with_a_ridge_added_in_place,
+                                                  "changed its argument mixture_x in place"),
+    "one column": (lambda n, mixture_x, mixture_y, random_state=None: np.zeros((n, 1)), r"shape \(2000, 2\)"),
+    "no random_state parameter": (lambda n, mixture_x, mixture_y: np.zeros((n, 2)),
+                                  r"calls your function as sample_sum\(n, mixture_x, mixture_y, random_state=\.\.\.\)"),
+}
+
+
+@pytest.mark.parametrize("mutant, fragment", mutant_params(SAMPLE_MUTANTS))
+def test_sample_check_catches(mutant, fragment):
+    assert_catches(checks.sample_sum, mutant, fragment, first_line=True)
+
+
+def sum_with_loops_and_lists(mixture_x, mixture_y):
+    weights, means, covariances = [], [], []
+    for px, mx, sx in zip(*mixture_x, strict=True):
+        for py, my, sy in zip(*mixture_y, strict=True):
+            weights.append(px * py)
+            means.append(mx + my)
+            covariances.append(sx + sy)
+    return np.array(weights), np.array(means), np.array(covariances)
+
+
+def sum_l_major_in_float32(mixture_x, mixture_y):
+    weights, means, covariances = solution.sum_of_mixtures(mixture_y, mixture_x)
+    return weights.astype(np.float32), means.astype(np.float32), covariances.astype(np.float32)
+
+
+@pytest.mark.parametrize("implementation", [sum_with_loops_and_lists, sum_l_major_in_float32])
+def test_correct_sums_in_other_styles_pass(implementation, capsys):
+    assert_passes(checks.sum_of_mixtures, implementation, capsys)
+
+
+def test_components_in_another_order_and_a_plain_tuple_pass(capsys):
+    def sum_of_mixtures(mixture_x, mixture_y):
+        weights, means, covariances = solution.sum_of_mixtures(mixture_x, mixture_y)
+        order = np.arange(len(weights))[::-1]
+        return weights[order], means[order], covariances[order]
+
+    assert_passes(checks.sum_of_mixtures, sum_of_mixtures, capsys)
+
+
+def _with(index, value):
+    def mutant(mixture_x, mixture_y):
+        parts = list(solution.sum_of_mixtures(mixture_x, mixture_y))
+        parts[index] = value(mixture_x, mixture_y, parts[index])
+        return tuple(parts)
+
+    return mutant
+
+
+def _pairwise(op, a, b):
+    return np.array([op(x, y) for x in a for y in b])
+
+
+def concatenated_components(mixture_x, mixture_y):
+    (pi_x, mu_x, sigma_x), (pi_y, mu_y, sigma_y) = mixture_x, mixture_y
+    return np.concatenate([pi_x, pi_y]) / 2, np.concatenate([mu_x, mu_y]), np.concatenate([sigma_x, sigma_y])
+
+
+def shared_mean_components_swapped(mixture_x, mixture_y):
     weights, means, covariances = solution.sum_of_mixtures(mixture_x, mixture_y)
-    added = (mixture_x[0][:, None] + mixture_y[0][None, :]).ravel()
-    return added / added.sum(), means, covariances
+    covariances = covariances.copy()
+    covariances[[1, 2]] = covariances[[2, 1]]
+    return weights, means, covariances
 
 
-def weights_added_unnormalised(mixture_x, mixture_y):
-    weights, means, covariances = solution.sum_of_mixtures(mixture_x, mixture_y)
-    return (mixture_x[0][:, None] + mixture_y[0][None, :]).ravel(), means, covariances
+SUM_MUTANTS = {
+    "weights added": (_with(0, lambda x, y, w: (x[0][:, None] + y[0][None, :]).ravel() / (len(x[0]) + len(y[0]))),
+                      "pi_x\\[k\\] \\+ pi_y"),
+    "weights added, unnormalised": (_with(0, lambda x, y, w: (x[0][:, None] + y[0][None, :]).ravel()),
+                                    "pi_x\\[k\\] \\+ pi_y"),
+    "weights as a K_x by K_y matrix": (_with(0, lambda x, y, w: np.outer(x[0], y[0])), r"weights have shape \(2, 2\)"),
+    "covariances averaged": (_with(2, lambda x, y, c: c / 2), "covariances are averaged"),
+    "covariances multiplied": (_with(2, lambda x, y, c: _pairwise(np.matmul, x[2], y[2])), "multiplied"),
+    "only x's covariances": (_with(2, lambda x, y, c: np.repeat(x[2], len(y[0]), axis=0)), "only x's covariance"),
+    "means of x only": (_with(1, lambda x, y, m: np.repeat(x[1], len(y[0]), axis=0)), "no component has the mean"),
+    "covariances of pairs sharing a mean swapped": (shared_mean_components_swapped,
+                                                    "covariance of the component .* is wrong: the covariance of a sum"),
+    "components of x and y side by side": (concatenated_components, "components of x and y side by side"),
+    "pairs only on the diagonal": (lambda x, y: tuple(a[:2] for a in solution.sum_of_mixtures(x, y)), "shape"),
+    "a list": (lambda mixture_x, mixture_y: [1, 2, 3], "should return a tuple"),
+    "complex weights": (_with(0, lambda x, y, w: w + 0j), "complex values"),
+}
 
 
-def covariances_averaged(mixture_x, mixture_y):
-    weights, means, covariances = solution.sum_of_mixtures(mixture_x, mixture_y)
-    return weights, means, covariances / 2
+@pytest.mark.parametrize("mutant, fragment", mutant_params(SUM_MUTANTS))
+def test_sum_check_catches(mutant, fragment):
+    assert_catches(checks.sum_of_mixtures, mutant, fragment, first_line=True)
 
 
-def pairs_only_on_the_diagonal(mixture_x, mixture_y):
-    K = min(len(mixture_x[0]), len(mixture_y[0]))
-    weights = mixture_x[0][:K] * mixture_y[0][:K]
-    return (weights / weights.sum(), mixture_x[1][:K] + mixture_y[1][:K], mixture_x[2][:K] + mixture_y[2][:K])
+def log_density_with_a_loop_in_float32(X, mixture):
+    weights, means, covariances = mixture
+    terms = []
+    for w, m, c in zip(weights, means, covariances, strict=True):
+        with np.errstate(divide="ignore"):
+            terms.append(np.log(w) + stats.multivariate_normal(m, c).logpdf(X).reshape(len(X)))
+    return logsumexp(np.array(terms, dtype=np.float32), axis=0)
 
 
-@pytest.mark.parametrize("mutant, message", [
-    (weights_added, "weight of the component"),
-    (weights_added_unnormalised, "sum of the weights"),
-    (covariances_averaged, "covariance of the component"),
-    (pairs_only_on_the_diagonal, "shape"),
-    (lambda mixture_x, mixture_y: [1, 2, 3], "should return a tuple"),
-])
-def test_sum_check_catches(mutant, message):
-    with pytest.raises(checks.CheckFailure, match=message):
-        checks.sum_of_mixtures(mutant)
+def log_density_by_hand(X, mixture):
+    weights, means, covariances = mixture
+    D = means.shape[1]
+    L = np.linalg.cholesky(covariances)
+    solved = np.linalg.solve(L[None], (X[:, None, :] - means[None])[..., None])[..., 0]
+    log_det = 2 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+    log_pdfs = -0.5 * (np.sum(solved**2, axis=2) + log_det + D * np.log(2 * np.pi))
+    return logsumexp(log_pdfs, axis=1, b=weights)
+
+
+@pytest.mark.parametrize("implementation", [log_density_with_a_loop_in_float32, log_density_by_hand])
+def test_correct_log_densities_in_other_styles_pass(implementation, capsys):
+    assert_passes(checks.mixture_log_density, implementation, capsys)
+
+
+def _pdfs(X, mixture):
+    weights, means, covariances = mixture
+    return np.column_stack([stats.multivariate_normal(m, c).logpdf(X).reshape(len(X))
+                            for m, c in zip(means, covariances, strict=True)])
 
 
 def log_of_sum_of_densities(X, mixture):
-    weights, means, covariances = mixture
-    pairs = zip(means, covariances, strict=True)
-    densities = np.column_stack([stats.multivariate_normal(m, c).pdf(X) for m, c in pairs])
     with np.errstate(divide="ignore"):
-        return np.log(densities @ weights)
+        return np.log(np.exp(_pdfs(X, mixture)) @ mixture[0])
 
 
 def unweighted(X, mixture):
     return solution.mixture_log_density(X, (np.full(len(mixture[0]), 1 / len(mixture[0])), *mixture[1:]))
 
 
-@pytest.mark.parametrize("mutant, message", [
-    (log_of_sum_of_densities, "work in log space"),
-    (unweighted, "log-density is wrong"),
-    (lambda X, mixture: solution.mixture_log_density(X, mixture)[:, None], r"has shape \(9, 1\)"),
-])
-def test_log_density_check_catches(mutant, message):
-    with pytest.raises(checks.CheckFailure, match=message):
-        checks.mixture_log_density(mutant)
+def weights_twice(X, mixture):
+    with np.errstate(divide="ignore"):
+        return logsumexp(np.log(mixture[0]) + _pdfs(X, mixture), axis=1, b=mixture[0])
+
+
+LOG_DENSITY_MUTANTS = {
+    "log of the sum of densities": (log_of_sum_of_densities, "work in log space"),
+    "unweighted": (unweighted, "log-density is wrong"),
+    "weights missing": (lambda X, mixture: logsumexp(_pdfs(X, mixture), axis=1), "the weights are missing"),
+    "sum of weighted logs": (lambda X, mixture: _pdfs(X, mixture) @ mixture[0], "the log of a sum is not the sum"),
+    "largest term only": (lambda X, mixture: np.max(np.log(mixture[0] + 1e-300) + _pdfs(X, mixture), axis=1),
+                          "largest term"),
+    "weights twice": (weights_twice, "the weights enter twice"),
+    "density, not its log": (lambda X, mixture: np.exp(solution.mixture_log_density(X, mixture)), "this is p\\(x\\)"),
+    "a column": (lambda X, mixture: solution.mixture_log_density(X, mixture)[:, None], r"has shape \(9, 1\)"),
+}
+
+
+@pytest.mark.parametrize("mutant, fragment", mutant_params(LOG_DENSITY_MUTANTS))
+def test_log_density_check_catches(mutant, fragment):
+    assert_catches(checks.mixture_log_density, mutant, fragment, first_line=True)
 
 
 ONE = (np.array([1.0]), np.array([[0.0]]), np.array([[[1.0]]]))

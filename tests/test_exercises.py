@@ -74,8 +74,8 @@ def test_stub_raises_not_implemented_error():
     ("# %%\nx = 1\n### END SOLUTION\n", 3, "without a matching BEGIN"),
     ("# %% [raw]\n### BEGIN SOLUTION\n### END SOLUTION\n", 2, "outside a code or Markdown cell"),
     ("### BEGIN SOLUTION\n### END SOLUTION\n", 1, "outside a code or Markdown cell"),
-    ("# %% [markdown]\n# ### BEGIN SOLUTION\n", 2, "malformed solution marker in a markdown cell"),
-    ("# %%\nx = 1  ### BEGIN SOLUTION\n", 2, "malformed solution marker in a code cell"),
+    ("# %% [markdown]\n# ### BEGIN SOLUTION\n", 2, "looks like a solution marker but is not exactly one; in a mark"),
+    ("# %%\nx = 1  ### BEGIN SOLUTION\n", 2, "looks like a solution marker but is not exactly one; in a code"),
 ])
 def test_misplaced_markers_name_file_and_line(source, line, message):
     with pytest.raises(MarkerError, match=rf"^topic\.py:{line}: .*{message}"):
@@ -129,3 +129,18 @@ def test_command_line_check_passes_on_the_course():
     result = subprocess.run([sys.executable, "-m", "latent_course", "exercises", "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_cells_tagged_solution_only_are_left_out_of_the_exercise():
+    solution = SOLUTION + textwrap.dedent('''\
+
+        # %% [markdown] tags=["solution-only"]
+        # ## Going further: a faster double
+
+        # %% tags=["solution-only"]
+        def fast_double(x):
+            return x + x
+    ''')
+    exercise = exercise_text(solution)
+    assert "fast_double" not in exercise and "Going further" not in exercise
+    assert render_pair(exercise) == render_pair(exercise_text(SOLUTION))

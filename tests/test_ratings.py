@@ -46,7 +46,7 @@ def test_yelp_json_lines_with_string_ids(tmp_path):
     ("u.data", "1\t2\n", r"u.data:1: expected user, item and rating, found 2 field"),
     ("u.data", "1\t2\t3\t4\n1\t3\tfive\t4\n", r"u.data:2: rating 'five' is not a number"),
     ("ratings.csv", "userId,movieId,rating,timestamp\n1,2,nan,3\n", r"ratings.csv:2: rating 'nan' is not a finite"),
-    ("ratings.csv", "userId,movieId,rating,timestamp\n1,2,7.0,3\n", r"rating 7 of rating number 1 is outside"),
+    ("ratings.csv", "userId,movieId,rating,timestamp\n1,2,7.0,3\n", r"ratings.csv:2: rating 7 is outside"),
     ("ratings.csv", "userId,movieId,rating,timestamp\n", "holds no ratings"),
     ("u.data", "", "holds no ratings"),
     ("review.json", '{"user_id": "a", "stars": 3}\n', r"review.json:1: missing field\(s\) business_id"),
@@ -62,7 +62,7 @@ def test_malformed_files_name_file_and_line(tmp_path, name, text, message):
 
 def test_npy_of_the_wrong_shape(tmp_path):
     np.save(tmp_path / "bad.npy", np.zeros((4, 2)))
-    with pytest.raises(ValueError, match=r"bad.npy: expected a numeric array of \(user, item, rating\) rows"):
+    with pytest.raises(ValueError, match=r"bad.npy: expected a real numeric array of \(user, item, rating\) rows"):
         load_ratings(tmp_path / "bad.npy")
 
 

@@ -15,6 +15,7 @@ import pkgutil
 from collections.abc import Callable
 
 from ._framework import CheckFailure, NotImplementedYet, show_failures_without_traceback
+from ._summary import summary
 
 REGISTRY: dict[str, dict[str, Callable]] = {}
 """For each topic, its checks by task name, in the order of the module's ``__all__``."""
@@ -57,4 +58,4 @@ def topic_checks(topic: str) -> dict[str, Callable]:
 
 show_failures_without_traceback()
 
-__all__ = ["CheckFailure", "NotImplementedYet", "REGISTRY", "topic_checks", *_register_topic_modules()]
+__all__ = ["CheckFailure", "NotImplementedYet", "REGISTRY", "summary", "topic_checks", *_register_topic_modules()]

@@ -1,4 +1,9 @@
-"""Self-checks for topic 05: k-means, Gaussian-mixture log-probabilities, EM and sampling."""
+"""Self-checks for topic 05: k-means, Gaussian-mixture log-probabilities, EM and sampling.
+
+References: scikit-learn's ``KMeans`` and ``GaussianMixture`` (started from the same parameters, they perform the
+same iterations), SciPy's ``multivariate_normal``, exact k-means++ probabilities on a tiny data set, and Monte Carlo
+tolerances from standard errors.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import warnings
 
 import numpy as np
 from scipy import stats
+from scipy.special import logsumexp
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -24,76 +30,196 @@ def _squared_distances(X, centres):
 def _labels(function, z, N, k, inputs):
     __tracebackhide__ = True
     if not isinstance(z, np.ndarray):
-        fail(function, f"the labels should be a NumPy array of shape ({N},), got {type(z).__name__}", inputs)
+        fail(function, f"the labels should be a NumPy array of shape ({N},), got {type(z).__name__}.", inputs)
     if z.shape != (N,):
-        fail(function, f"the labels should have shape ({N},), got {z.shape}", inputs)
+        fail(function, f"the labels should have shape ({N},), got {z.shape}.", inputs)
     if not np.issubdtype(z.dtype, np.integer):
-        fail(function, f"the labels should be integers, got dtype {z.dtype}", inputs)
+        fail(function, f"the labels should be integers, got dtype {z.dtype}.", inputs)
     if z.min() < 0 or z.max() >= k:
         fail(function, f"the labels should lie in 0..{k - 1}, got values from {z.min()} to {z.max()} "
-                        f"(dtype {z.dtype}: can it hold {k - 1}?)", inputs)
+                       f"(dtype {z.dtype}: can it hold {k - 1}?).", inputs)
     return z
 
 
+def _kmeans_result(function, inputs):
+    __tracebackhide__ = True
+    X, k = inputs["X"], inputs["k"]
+    result = check_tuple(function, call(function, **inputs), ["mu", "z"], inputs)
+    mu = check_array(function, result[0], (k, X.shape[1]), inputs, "the centres mu")
+    return mu, _labels(function, result[1], len(X), k, inputs)
+
+
 def _check_lloyd_fixed_point(function, X, weight, mu, z, inputs):
-    """Every label is a nearest centre and every centre is the weighted mean of its points."""
+    """Every label is a nearest centre, no cluster is empty, and every centre is the weighted mean of its points."""
     __tracebackhide__ = True
     k = len(mu)
     if not np.all(np.isfinite(mu)):
-        fail(function, "some centres are NaN or infinite; does a cluster become empty?", inputs)
+        fail(function, "some centres are NaN or infinite: does a cluster become empty (0 / 0)? Move an empty "
+                       "cluster's centre to the point farthest from its own centre.", inputs)
+    grey = np.all(mu == mu[:, :1], axis=1) & np.any(mu != 0, axis=1) & (_squared_distances(mu, X).min(axis=1) > 0)
+    if X.shape[1] > 1 and grey.any():
+        fail(function, f"centre {int(np.argmax(grey))} has all its coordinates equal: np.sum(X[z == j]) adds up "
+                       "all coordinates into one number; average every coordinate separately, e.g. "
+                       "X[z == j].mean(axis=0) (weighted by sample_weight).", inputs)
+    mass = np.bincount(z, weights=weight, minlength=k)
+    if np.any(mass == 0):
+        fail(function, f"cluster {int(np.flatnonzero(mass == 0)[0])} is empty at the end: move an empty cluster's "
+                       "centre to the point farthest from its own centre (one point per empty cluster).", inputs)
     distances = _squared_distances(X, mu)
-    slack = 1e-9 * (1 + distances.max())
+    slack = 1e-6 * (1 + distances.max())
     wrong = np.flatnonzero(distances[np.arange(len(X)), z] > distances.min(axis=1) + slack)
     if wrong.size:
         i = int(wrong[0])
         fail(function, f"point {i} is labelled {z[i]}, but centre {int(distances[i].argmin())} is nearer: iterate "
-                        "until the labels stop changing.", inputs)
-    mass = np.bincount(z, weights=weight, minlength=k)
-    if np.any(mass == 0):
-        fail(function, f"cluster {int(np.flatnonzero(mass == 0)[0])} is empty: move its centre to a point.", inputs)
+                       "until the labels stop changing.", inputs)
     means = np.column_stack([np.bincount(z, weights=weight * X[:, d], minlength=k) for d in range(X.shape[1])])
-    check_close(function, mu, means / mass[:, None], inputs, rtol=1e-7, atol=1e-7,
-                what="the centres (each should be the mean of its points)",
-                why="average every coordinate separately over the cluster's points (weighted by sample_weight).")
+    check_close(function, mu, means / mass[:, None], inputs, rtol=1e-6, atol=1e-6,
+                what="the centres", why="each should be the mean of its points: average every coordinate "
+                "separately over the cluster's points, weighted by sample_weight.")
+
+
+def _check_too_few_distinct_points(function):
+    """kmeans must raise its own ValueError when X has fewer distinct points than k."""
+    __tracebackhide__ = True
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), 4, axis=0)
+    inputs = {"X": X, "k": 4, "random_state": 0}
+    try:
+        call(function, **inputs)
+    except ValueError as error:
+        if "probabilities" in str(error).lower():
+            fail(function, "the ValueError for fewer distinct points than k comes from rng.choice "
+                           f"({error}): when all D_i are zero, raise your own ValueError saying so.", inputs)
+        return
+    fail(function, "X has only 3 distinct points, so k = 4 clusters cannot all be non-empty: raise a ValueError "
+                   "that says so (all D_i are zero before k centres are chosen).", inputs)
+
+
+# k-means++ on four points of the line with unequal weights: the order in which the centres are chosen is the order
+# of the rows of mu (k = N, so Lloyd's iterations keep every centre on its point). The frequencies of the first two
+# choices over many seeds separate k-means++ from the usual mistakes, each with its own exact probabilities.
+_SEEDING_POINTS = np.array([[5.0, 0.0], [15.0, 0.0], [16.0, 0.0], [18.0, 0.0]])
+_SEEDING_WEIGHTS = np.array([1.0, 8.0, 1.0, 16.0])
+_SEEDING_RUNS = 200
+_SEEDING_MISTAKES = {
+    "first unweighted": "the first centre is drawn ignoring sample_weight: draw it with probability "
+                        "proportional to the weights, rng.choice(N, p=w / w.sum()).",
+    "D2 unweighted": "the further centres are drawn proportionally to D_i^2 ignoring sample_weight: use w_i D_i^2.",
+    "D": "the further centres are drawn proportionally to D_i (the distance), not D_i^2 (its square).",
+    "uniform": "the centres are drawn uniformly at random: that is a random initialisation, not k-means++ "
+               "(draw every further centre with probability proportional to w_i D_i^2).",
+    "greedy": "every further centre is the farthest point, chosen greedily: k-means++ draws it at random, with "
+              "probability proportional to w_i D_i^2.",
+}
+
+
+def _seeding_probabilities(model):
+    """P[i, j]: the probability that the first two centres are points i and j, under k-means++ or a mistake."""
+    x, w = _SEEDING_POINTS, _SEEDING_WEIGHTS
+    N = len(x)
+    first = np.full(N, 1 / N) if model in ("first unweighted", "uniform") else w / w.sum()
+    P = np.zeros((N, N))
+    for i in range(N):
+        d2 = ((x - x[i]) ** 2).sum(axis=1)
+        q = {"D": w * np.sqrt(d2), "D2 unweighted": d2, "uniform": (d2 > 0).astype(float),
+             "greedy": (np.arange(N) == np.argmax(w * d2)).astype(float)}.get(model, w * d2)
+        P[i] = first[i] * q / q.sum()
+    return P
+
+
+def _chi_square(counts, P):
+    """Pearson's statistic of `counts` against the probabilities P, infinite if an impossible cell occurred."""
+    expected = counts.sum() * P
+    if np.any(counts[expected == 0] > 0):
+        return np.inf
+    cells = expected > 0
+    return float((((counts - expected)[cells]) ** 2 / expected[cells]).sum())
+
+
+def _check_seeding(function):
+    """The first two centres of k-means++ come with the right probabilities (a chi-square test over seeds)."""
+    __tracebackhide__ = True
+    x, w = _SEEDING_POINTS, _SEEDING_WEIGHTS
+    counts = np.zeros((len(x), len(x)))
+    for seed in range(_SEEDING_RUNS):
+        inputs = {"X": x, "k": len(x), "sample_weight": w, "random_state": seed}
+        mu, _ = _kmeans_result(function, inputs)
+        order = _squared_distances(mu, x).argmin(axis=1)
+        if len(set(order)) < len(x) or not np.allclose(mu, x[order], atol=1e-6):
+            fail(function, "with k equal to the number of points, every centre should be one of the points (each "
+                           "point is its own cluster).", inputs)
+        counts[order[0], order[1]] += 1
+    inputs = {"X": x, "k": len(x), "sample_weight": w, "random_state": f"0 to {_SEEDING_RUNS - 1}"}
+    if counts.max() == _SEEDING_RUNS:
+        fail(function, f"all {_SEEDING_RUNS} random_states chose the centres in the same order: is random_state "
+                       "used (rng = np.random.default_rng(random_state)) and every centre drawn from rng?", inputs)
+    threshold = stats.chi2.isf(1e-6, df=np.count_nonzero(_seeding_probabilities("k-means++")) - 1)
+    if _chi_square(counts, _seeding_probabilities("k-means++")) <= threshold:
+        return
+    mistake = min(_SEEDING_MISTAKES, key=lambda model: _chi_square(counts, _seeding_probabilities(model)))
+    hint = _SEEDING_MISTAKES[mistake] if _chi_square(counts, _seeding_probabilities(mistake)) <= threshold else (
+        "the first two centres are not chosen as k-means++ chooses them: the first with probability proportional "
+        "to w_i, every further one proportionally to w_i D_i^2, D_i the distance to the nearest chosen centre.")
+    expected = np.round(_SEEDING_RUNS * _seeding_probabilities("k-means++")).astype(int)
+    fail(function, f"{hint}\nHow often points (i, j) were the first two centres in {_SEEDING_RUNS} runs, as a "
+                   f"4 x 4 table of i, j (rows of mu give the order of choice):\n"
+                   f"  expected about {expected.tolist()}\n  got {counts.astype(int).tolist()}", inputs)
 
 
 def kmeans(function) -> None:
     """Check ``function(X, k, sample_weight, init, random_state=...)`` returning (mu (k, D), z (N,)).
 
-    On well-separated blobs, with weights, with k = 200 and from a start with an empty cluster, the result must be a
-    fixed point of Lloyd's algorithm (every label a nearest centre, every centre the mean of its points, no cluster
-    empty); on eight well-separated blobs, the best inertia of five runs must be within 3 % of scikit-learn's best
-    of 10 starts (k-means++ alone finds it in most runs; a random initialisation rarely does).
+    On blobs far from the origin, with weights, with k = 200, and from starts with one and with two empty clusters,
+    the result must be a fixed point of Lloyd's algorithm (every label a nearest centre, every centre the weighted
+    mean of its points, no cluster empty); from the starts with empty clusters it must reach scikit-learn's inertia,
+    and with max_iter = 1 the centres of scikit-learn's single iteration.
+    The same random_state must give the same result, fewer distinct points than k a ValueError, and the first two
+    centres of k-means++ must come with their exact probabilities (a chi-square test over 200 seeds on four weighted
+    points). On eight blobs, the best inertia of five runs must be within 3 % of scikit-learn's best of 10 starts.
     """
     __tracebackhide__ = True
     X, _ = make_blobs(n_samples=600, centers=4, cluster_std=0.7, random_state=0)
+    X += 50.0
     rng = np.random.default_rng(4)
+    far = [[1000.0, 1000.0], [-1000.0, 1000.0]]
     cases = [
         {"X": X, "k": 4, "random_state": 0},
         {"X": X[:300], "k": 3, "sample_weight": rng.integers(1, 20, size=300).astype(float), "random_state": 1},
         {"X": rng.uniform(size=(400, 2)), "k": 200, "random_state": 2},
-        {"X": X, "k": 4, "sample_weight": None,
-         "init": np.vstack([X[:3], [[1000.0, 1000.0]]]), "random_state": 3},
+        {"X": X, "k": 4, "sample_weight": None, "init": np.vstack([X[:3], far[:1]]), "random_state": 3},
+        {"X": X, "k": 5, "sample_weight": None, "init": np.vstack([X[:3], far]), "random_state": 3},
     ]
     for inputs in cases:
         data, k = inputs["X"], inputs["k"]
         weight = np.ones(len(data)) if inputs.get("sample_weight") is None else inputs["sample_weight"]
-        result = check_tuple(function, call(function, **inputs), ["mu", "z"], inputs)
-        mu = check_array(function, result[0], (k, data.shape[1]), inputs, "the centres mu")
-        z = _labels(function, result[1], len(data), k, inputs)
+        mu, z = _kmeans_result(function, inputs)
         _check_lloyd_fixed_point(function, data, weight, mu, z, inputs)
+        if inputs.get("init") is not None:
+            reference = KMeans(k, init=inputs["init"], n_init=1, max_iter=300, tol=0).fit(data)
+            inertia = _squared_distances(data, mu)[np.arange(len(data)), z].sum()
+            check_close(function, np.array(inertia), np.array(reference.inertia_), inputs, rtol=1e-6,
+                        what="the inertia from a start with empty clusters",
+                        why="it should match scikit-learn's KMeans from the same start: move each empty cluster's "
+                            "centre to a different point, the farthest from their own centres.")
+        if inputs["k"] == 200:
+            check_seeded(function, (mu, z), inputs, "centres")
+    inputs = {"X": X, "k": 4, "sample_weight": None, "init": X[:4], "max_iter": 1}
+    one_step = KMeans(4, init=X[:4], n_init=1, max_iter=1).fit(X)
+    check_close(function, _kmeans_result(function, inputs)[0], one_step.cluster_centers_, inputs, rtol=1e-6,
+                what="the centres after max_iter=1", why="one iteration assigns the points and moves every centre "
+                "to the mean of its points, once: stop after max_iter iterations.")
+    _check_too_few_distinct_points(function)
+    _check_seeding(function)
     X, _ = make_blobs(n_samples=800, centers=8, cluster_std=0.5, center_box=(-20, 20), random_state=0)
     best = KMeans(8, n_init=10, random_state=0).fit(X).inertia_
     inertias = []
     for seed in range(5):
         inputs = {"X": X, "k": 8, "random_state": seed}
-        mu, z = call(function, **inputs)
+        mu, z = _kmeans_result(function, inputs)
         inertias.append(_squared_distances(X, mu)[np.arange(len(X)), z].sum())
     if min(inertias) > 1.03 * best:
         fail(function, f"the best inertia of 5 runs (random_state 0 to 4), {min(inertias):.6g}, is more than 3 % "
-                        f"above scikit-learn's best of 10 starts ({best:.6g}); is the initialisation k-means++?",
-              inputs)
-    passed(function, 3 * len(cases) + 1)
+                       f"above scikit-learn's best of 10 starts ({best:.6g}); is the initialisation k-means++?", inputs)
+    passed(function, 3 * len(cases) + 5)
 
 
 def _reference_log_probability(X, pi, mu, sigma):
@@ -103,16 +229,44 @@ def _reference_log_probability(X, pi, mu, sigma):
                             for j in range(len(pi))])
 
 
+def _log_probability_mistakes(X, pi, mu, sigma):
+    """The results of the usual mistakes, each with its hint (the differences from the reference reveal which)."""
+    N, D = X.shape
+    with np.errstate(divide="ignore"):
+        log_pi = np.log(pi)
+    L = np.linalg.cholesky(sigma)
+    log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)  # half the log-determinant of sigma
+    right = _reference_log_probability(X, pi, mu, sigma)
+    wrong_side = np.column_stack([-0.5 * (np.linalg.solve(L[j].T, (X - mu[j]).T) ** 2).sum(axis=0)
+                                  for j in range(len(pi))]) - log_det - 0.5 * D * np.log(2 * np.pi) + log_pi
+    with np.errstate(invalid="ignore"):
+        without_log_pi = right - log_pi
+    return [
+        (without_log_pi, "log pi_j is missing: P[:, j] = log pi_j + log N(x | mu_j, sigma_j)."),
+        (right + 0.5 * D * np.log(2 * np.pi), "the constant -D/2 log(2 pi) is missing."),
+        (right - log_det, "the log-determinant is counted twice: sum_d log L_dd is already half of log det sigma."),
+        (right + log_det, "the log-determinant term is missing: subtract sum_d log L_dd (half of log det sigma)."),
+        (wrong_side, "y must solve L y = x - mu with the lower-triangular Cholesky factor L "
+                     "(solve_triangular(L, ..., lower=True)), not L^T y = x - mu."),
+        (right - 0.5 * D * np.log(2 * np.pi) + 0.5 * D * np.log(np.pi), "the constant is -D/2 log(2 pi), not "
+                                                                         "-D/2 log(pi)."),
+    ]
+
+
 def gmm_log_probability(function) -> None:
     """Check ``function(X, pi, mu, sigma)`` returning the (N, k) joint log-probabilities against SciPy.
 
     The cases include N == k (so that filling rows instead of columns keeps the right shape), a near-singular
-    covariance, a zero weight, and points so far from every component that ``log(pi * pdf)`` gives -inf.
+    covariance, a zero weight, and points so far from every component that ``log(pi * pdf)`` gives -inf. A wrong
+    result is compared with the usual mistakes (log pi, the constant or the log-determinant missing or doubled, a
+    solve with L^T) to name the one made.
     """
     __tracebackhide__ = True
     rng = np.random.default_rng(6)
     near_singular = np.array([[1.0, 1 - 1e-7], [1 - 1e-7, 1.0]])
     mixtures = [
+        (np.array([0.2, 0.3, 0.5]), np.array([[0.0, 0.0], [3.0, 1.0], [-2.0, 4.0]]),
+         np.array([[[1.0, 0.3], [0.3, 0.5]], [[2.0, -0.4], [-0.4, 1.0]], [[0.5, 0.2], [0.2, 3.0]]])),
         (np.array([0.2, 0.3, 0.5]), np.array([[0.0, 0.0], [3.0, 1.0], [-2.0, 4.0]]),
          np.array([[[1.0, 0.3], [0.3, 0.5]], near_singular, [[2.0, -0.4], [-0.4, 1.0]]])),
         (np.array([0.0, 0.4, 0.6]), np.array([[5.0], [-1.0], [2.0]]), np.array([[[1.0]], [[0.5]], [[2.0]]])),
@@ -123,87 +277,229 @@ def gmm_log_probability(function) -> None:
         k, D = mu.shape
         for X in [rng.normal(scale=2.0, size=(k, D)), np.vstack([rng.normal(size=(6, D)), np.full((2, D), 60.0)])]:
             inputs = {"X": X, "pi": pi, "mu": mu, "sigma": sigma}
-            check_close(function, call(function, **inputs), _reference_log_probability(X, pi, mu, sigma), inputs,
-                        rtol=1e-6, atol=1e-6, what="the log-probabilities (column j is component j)",
-                        why="P[:, j] = log pi_j + log N(x | mu_j, sigma_j), computed in log space (never log(pi * "
-                            "pdf)); fill column j, not row j.")
+            result = check_array(function, call(function, **inputs), (len(X), k), inputs, "the log-probabilities")
+            expected = _reference_log_probability(X, pi, mu, sigma)
+            why = "P[:, j] = log pi_j + log N(x | mu_j, sigma_j), column j for component j."
+            if result.dtype.itemsize < 8:
+                why = f"your result is {result.dtype}: single precision loses a near-singular covariance; " \
+                      "compute in float64."
+            finite = np.isfinite(expected)
+            if np.any(np.isneginf(result) & finite):
+                why = "it is -inf where the reference is finite: compute log pi_j + log N in log space, never " \
+                      "log(pi * pdf), which underflows for points far from a component."
+            elif len(X) == k and np.allclose(result.T, expected, rtol=1e-6, atol=1e-6, equal_nan=True):
+                why = "row j holds component j: fill column j (P[:, j]), one row per point."
+            else:
+                for candidate, hint in _log_probability_mistakes(X, pi, mu, sigma):
+                    if np.allclose(result[finite], candidate[finite], rtol=1e-6, atol=1e-6):
+                        why = hint
+                        break
+            check_close(function, result, expected, inputs, rtol=1e-6, atol=1e-6, what="the log-probabilities",
+                        why=why)
             n_cases += 1
     passed(function, n_cases)
 
 
-def _fit_one_more_step(X, pi, mu, sigma):
-    """scikit-learn's GaussianMixture started at (pi, mu, sigma) and run for one EM step."""
-    reference = GaussianMixture(len(pi), covariance_type="full", reg_covar=1e-6, max_iter=1, weights_init=pi,
-                                means_init=mu, precisions_init=np.linalg.inv(sigma))
+_EM_HINT = ("the mixture your EM computed was rejected: every point's responsibilities must sum to 1 (normalise "
+            "each row, then pi sums to 1), and every covariance needs reg_covar * I on its diagonal to stay "
+            "positive definite.")
+_EM_ERRORS = {ValueError: _EM_HINT, np.linalg.LinAlgError: _EM_HINT}
+
+
+def _mean_log_likelihood(X, weight, pi, mu, sigma):
+    return float(weight @ logsumexp(_reference_log_probability(X, pi, mu, sigma), axis=1) / weight.sum())
+
+
+def _em_result(function, inputs):
+    __tracebackhide__ = True
+    k, D = inputs["k"], inputs["X"].shape[1]
+    result = check_tuple(function, call(function, on_error=_EM_ERRORS, **inputs),
+                         ["pi", "mu", "sigma", "log_likelihoods"], inputs)
+    pi = check_array(function, result[0], (k,), inputs, "pi")
+    mu = check_array(function, result[1], (k, D), inputs, "mu")
+    sigma = check_array(function, result[2], (k, D, D), inputs, "sigma")
+    history = np.asarray(result[3])
+    if not np.issubdtype(history.dtype, np.floating):
+        history = history.astype(float)
+    if history.ndim != 1 or history.size < 1:
+        fail(function, f"log_likelihoods should be a 1-D array with one value per EM step, got shape "
+                       f"{history.shape}.", inputs)
+    check_close(function, np.array(pi.sum()), np.array(1.0), inputs, what="the sum of pi",
+                why="every point's responsibilities must sum to 1 (normalise each row); then pi_j = N_j / sum_i w_i "
+                    "sums to 1.")
+    if not np.all(np.isfinite(sigma)) or np.any(np.linalg.eigvalsh(sigma)[:, 0] <= 0):
+        fail(function, "some covariances are not positive definite: add reg_covar to their diagonals.", inputs)
+    drops = np.flatnonzero(np.diff(history) < -1e-9 * (1 + np.abs(history[1:])))
+    if drops.size:
+        step = int(drops[0])
+        fail(function, f"the log-likelihood decreased from {history[step]:.6f} to {history[step + 1]:.6f} at step "
+                       f"{step + 1}; EM never decreases it, so a step is wrong (are the responsibilities normalised "
+                       "so that every row sums to 1?).", inputs)
+    return pi, mu, sigma, history
+
+
+def _gaussian_mixture(X, init, **settings):
+    """scikit-learn's GaussianMixture started at ``init = (pi, mu, sigma)`` and fitted to X."""
+    pi, mu, sigma = init
+    reference = GaussianMixture(len(pi), covariance_type="full", weights_init=pi, means_init=mu,
+                                precisions_init=np.linalg.inv(sigma), **settings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return reference.fit(X)
 
 
-def em(function) -> None:
-    """Check ``function(X, k, random_state=0)`` returning (pi, mu, sigma, log_likelihoods).
+def _em_data():
+    """Distinct points with integer counts, the same rows repeated, and a start: three overlapping clusters.
 
-    On three well-separated clusters: the log-likelihood history never decreases; the returned parameters are a
-    fixed point (one more EM step, by scikit-learn, gains less than the default tol = 1e-3); and the result agrees with
-    ``GaussianMixture`` fitted to the same data (means within 0.05, mean log-likelihood within 1e-3).
+    The clusters overlap, so EM takes 14 steps to gain less than tol = 1e-4 (the last gains are 1.4e-4 and 9e-5, far
+    from tol for any rounding), and its last M-step still moves the means by 0.005.
+    """
+    X, _ = make_blobs(n_samples=300, centers=[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], cluster_std=[0.8, 1.2, 0.6],
+                      random_state=3)
+    X[:100] = X[:100] @ np.array([[1.0, 0.5], [0.0, 0.7]])
+    counts = np.random.default_rng(5).integers(1, 5, size=len(X)).astype(float)
+    init = (np.array([0.3, 0.3, 0.4]), np.array([[1.0, 1.0], [3.0, 1.0], [1.0, 3.0]]), np.array([2 * np.eye(2)] * 3))
+    return X, counts, np.repeat(X, counts.astype(int), axis=0), init
+
+
+def _check_one_step(function, X, counts, repeated, init):
+    """From `init` with max_iter = 1: one E-step and one M-step, weighted, with reg_covar, as scikit-learn does."""
+    __tracebackhide__ = True
+    reg_covar = 0.5
+    inputs = {"X": X, "k": 3, "sample_weight": counts, "tol": 1e-3, "max_iter": 1, "reg_covar": reg_covar,
+              "init": init}
+    pi, mu, sigma, history = _em_result(function, inputs)
+    if history.size != 1:
+        fail(function, f"with max_iter=1 EM should do one step (an E-step, then an M-step) and record one "
+                       f"log-likelihood, but it recorded {history.size}.", inputs)
+    start = _mean_log_likelihood(X, counts, *init)
+    if not np.isclose(history[0], start, rtol=1e-6):
+        unweighted = _mean_log_likelihood(X, np.ones(len(X)), *init)
+        why = ("it is the unweighted mean: use sum_i w_i log p(x_i) / sum_i w_i." if np.isclose(history[0],
+               unweighted, rtol=1e-6) else "the first E-step should start from init when init is given: did you "
+               "ignore init? (Or gmm_log_probability is wrong: its own check must pass first.)")
+        check_close(function, history[:1], [start], inputs, rtol=1e-6, what="the first recorded log-likelihood",
+                    why=why)
+    reference = _gaussian_mixture(repeated, init, max_iter=1, reg_covar=reg_covar)
+    unweighted = _gaussian_mixture(X, init, max_iter=1, reg_covar=reg_covar)
+    why = "one EM step from init should give what GaussianMixture gives on the rows repeated count times."
+    if np.allclose(mu, unweighted.means_, rtol=1e-5, atol=1e-6):
+        why = "the M-step ignores sample_weight: weight every responsibility by w_i (N_j = sum_i w_i gamma_ij)."
+    elif np.allclose(sigma + (reg_covar - 1e-6) * np.eye(2), reference.covariances_, rtol=1e-5, atol=1e-6) or \
+            np.allclose(sigma + reg_covar * np.eye(2), reference.covariances_, rtol=1e-5, atol=1e-6):
+        why = "reg_covar is not added: add the argument reg_covar * I to every covariance in the M-step."
+    for name, got, expected in [("pi", pi, reference.weights_), ("mu", mu, reference.means_),
+                                ("sigma", sigma, reference.covariances_)]:
+        check_close(function, got, expected, inputs, rtol=1e-5, atol=1e-6, what=f"{name} after one step", why=why)
+
+
+def _check_run(function, X, counts, repeated, init):
+    """From `init` until convergence: as many steps, and the same parameters, as scikit-learn."""
+    __tracebackhide__ = True
+    tol = 1e-4
+    inputs = {"X": X, "k": 3, "sample_weight": counts, "tol": tol, "max_iter": 500, "reg_covar": 1e-6, "init": init}
+    pi, mu, sigma, history = _em_result(function, inputs)
+    reference = _gaussian_mixture(repeated, init, tol=tol, max_iter=500, reg_covar=1e-6)
+    if history.size == 1:
+        fail(function, f"EM stopped after one step; GaussianMixture from the same start takes {reference.n_iter_}. "
+                     "Stop only when the log-likelihood improved by less than tol since the previous step (the first "
+                     "step has nothing to compare with).", inputs)
+    if abs(_mean_log_likelihood(X, counts, pi, mu, sigma) - history[-1]) < 1e-9 * (1 + abs(history[-1])):
+        fail(function, "the returned parameters are those of the last E-step: after the last E-step comes an "
+                       "M-step, then the test for convergence (the parameters are one M-step newer than the last "
+                       "recorded log-likelihood).", inputs)
+    if history.size != reference.n_iter_:
+        fail(function, f"EM stopped after {history.size} steps; GaussianMixture from the same start stops after "
+                       f"{reference.n_iter_} (tol = {tol:g}): stop after the M-step of the first step whose "
+                       "log-likelihood improved by less than tol on the previous one.", inputs)
+    check_close(function, np.array(history[-1]), np.array(reference.lower_bound_), inputs, rtol=1e-6,
+                what="the last recorded log-likelihood", why="it should be GaussianMixture's on the rows repeated "
+                "count times, the weighted mean sum_i w_i log p(x_i) / sum_i w_i.")
+    check_close(function, mu, reference.means_, inputs, rtol=1e-5, atol=1e-5, what="the final means",
+                why="they should be GaussianMixture's from the same start.")
+    check_close(function, sigma, reference.covariances_, inputs, rtol=1e-5, atol=1e-5, what="the final covariances",
+                why="they should be GaussianMixture's from the same start.")
+
+
+def em(function) -> None:
+    """Check ``function(X, k, sample_weight, tol, max_iter, reg_covar, init, random_state=...)``.
+
+    It returns (pi, mu, sigma, log_likelihoods). On three clusters given as distinct points with counts: one step
+    from ``init`` (max_iter = 1, reg_covar = 0.5) and a whole run (tol = 1e-4) must match scikit-learn's
+    GaussianMixture started at ``init`` on the rows repeated count times (the same log-likelihoods, the same number
+    of steps, the same parameters, the M-step after the last E-step). From its own k-means start, with a
+    cluster of identical points (which needs reg_covar), the result must be reproducible for a random_state, never
+    decrease the log-likelihood and agree with GaussianMixture (means within 0.05, log-likelihood within 1e-3).
     """
     __tracebackhide__ = True
-    X, _ = make_blobs(n_samples=900, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
-                      random_state=3)
-    X[:300] = X[:300] @ np.array([[1.0, 0.5], [0.0, 0.7]])
-    k = 3
-    inputs = {"X": X, "k": k, "random_state": 0}
-    result = check_tuple(function, call(function, **inputs), ["pi", "mu", "sigma", "log_likelihoods"], inputs)
-    pi = check_array(function, result[0], (k,), inputs, "pi")
-    mu = check_array(function, result[1], (k, 2), inputs, "mu")
-    sigma = check_array(function, result[2], (k, 2, 2), inputs, "sigma")
-    history = np.asarray(result[3], dtype=float)
-    if history.ndim != 1 or history.size < 2:
-        fail(function, f"log_likelihoods should be a 1-D array with one value per E-step, got shape "
-                        f"{history.shape}", inputs)
-    check_close(function, np.array(pi.sum()), np.array(1.0), inputs, what="the sum of pi",
-                why="pi_j = N_j / N, where N_j sums the responsibilities of component j.")
-    if not np.all(np.isfinite(sigma)) or np.any(np.linalg.eigvalsh(sigma)[:, 0] <= 0):
-        fail(function, "some covariances are not positive definite; add reg_covar to their diagonals.", inputs)
-    drops = np.flatnonzero(np.diff(history) < -1e-9)
-    if drops.size:
-        step = int(drops[0])
-        fail(function, f"the log-likelihood decreased from {history[step]:.6f} to {history[step + 1]:.6f} at step "
-                        f"{step + 1}; EM never decreases it, so a step is wrong (are the responsibilities normalised "
-                        "so that every row sums to 1?).", inputs)
-    one_more = _fit_one_more_step(X, pi, mu, sigma)
-    if one_more.lower_bound_ < history[-1] - 1e-6:
-        fail(function, f"the returned parameters have a mean log-likelihood of {one_more.lower_bound_:.6f}, below "
-                        f"the last recorded {history[-1]:.6f}; return the parameters of the last M-step.", inputs)
-    gain = one_more.score(X) - one_more.lower_bound_
-    if gain >= 1e-3:
-        fail(function, f"one more EM step from the returned parameters still gains {gain:.2e} >= tol = 1e-3: "
-                        "the result is not a fixed point (stop only when the gain falls below tol).", inputs)
-    reference = GaussianMixture(k, covariance_type="full", random_state=0).fit(X)
-    order, reference_order = np.argsort(mu[:, 0] + 10 * mu[:, 1]), np.argsort(
-        reference.means_[:, 0] + 10 * reference.means_[:, 1])
+    X, counts, repeated, init = _em_data()
+    _check_one_step(function, X, counts, repeated, init)
+    _check_run(function, X, counts, repeated, init)
+    data, _ = make_blobs(n_samples=600, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
+                         random_state=3)
+    data = np.vstack([data, np.full((30, 2), [12.0, 12.0])])  # a cluster of identical points: it needs reg_covar
+    inputs = {"X": data, "k": 4, "random_state": 0}
+    pi, mu, sigma, history = _em_result(function, inputs)
+    again = _em_result(function, inputs)
+    if not all(np.array_equal(first, second) for first, second in zip((pi, mu, sigma, history), again, strict=True)):
+        fail(function, "two calls with the same random_state gave different results: pass random_state on to "
+                       "kmeans, the only source of randomness in EM.", inputs)
+    reference = GaussianMixture(4, covariance_type="full", random_state=0).fit(data)
+    order, reference_order = np.lexsort(mu.T), np.lexsort(reference.means_.T)
     check_close(function, mu[order], reference.means_[reference_order], inputs, rtol=0, atol=0.05,
                 what="the means (sorted), compared with scikit-learn's GaussianMixture",
                 why="E-step: responsibilities normalised per point; M-step: weighted means, covariances, weights.")
     check_close(function, np.array(history[-1]), np.array(reference.lower_bound_), inputs, rtol=0, atol=1e-3,
                 what="the final mean log-likelihood, compared with scikit-learn's GaussianMixture")
-    passed(function, 6)
+    passed(function, 12)
+
+
+class _CountingGenerator(np.random.Generator):
+    """A NumPy Generator that counts the calls that draw random numbers (and is its own copy)."""
+
+    calls = 0
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _counted(name):
+    method = getattr(np.random.Generator, name)
+
+    def counted(self, *args, **kwargs):
+        self.calls += 1
+        return method(self, *args, **kwargs)
+
+    return counted
+
+
+for _method in ["choice", "standard_normal", "normal", "multivariate_normal", "random", "integers", "uniform",
+                "permutation", "shuffle", "multinomial"]:
+    setattr(_CountingGenerator, _method, _counted(_method))
 
 
 def gmm_sample(function) -> None:
     """Check ``function(N, pi, mu, sigma, random_state=0)`` returning N samples of shape (N, D).
 
-    From well-separated components, the component of every sample is known; the component frequencies and each
-    component's sample mean and covariance must match within 5 standard errors, the samples must come in the order
-    of their draws (not grouped by component), and the same random_state must give the same samples.
+    The samples must be drawn in a few vectorised calls (not one per sample). From well-separated components, the
+    component of every sample is known; the component frequencies and each component's sample mean and covariance
+    must match within 5 standard errors, the samples must come in the order of their draws (not grouped by
+    component), and the same random_state must give the same samples.
     """
     __tracebackhide__ = True
-    N = 100_000
     pi = np.array([0.2, 0.5, 0.3])
     mu = np.array([[0.0, 0.0], [30.0, 0.0], [0.0, 30.0]])
     sigma = np.array([[[1.0, 0.5], [0.5, 2.0]], [[3.0, -1.0], [-1.0, 1.0]], [[0.5, 0.0], [0.0, 0.5]]])
+    rng = _CountingGenerator(np.random.PCG64(0))
+    inputs = {"N": 1000, "pi": pi, "mu": mu, "sigma": sigma, "random_state": rng}
+    check_array(function, call(function, **inputs), (1000, 2), inputs, "the samples")
+    if rng.calls > 50:
+        fail(function, f"it drew random numbers in {rng.calls} separate calls for N = 1000 samples: a Python loop "
+                       "over the samples is far too slow for an image. Draw all components at once "
+                       "(rng.choice(k, size=N, p=pi)), then all samples of a component in one call.", inputs)
+    N = 100_000
     inputs = {"N": N, "pi": pi, "mu": mu, "sigma": sigma, "random_state": 0}
-    X = check_array(function, call(function, **inputs), (N, 2), inputs, "the samples")
+    X = check_array(function, call(function, **inputs), (N, 2), inputs, "the samples").astype(float)
     z = _squared_distances(X, mu).argmin(axis=1)
     counts = np.bincount(z, minlength=3)
     check_close(function, counts / N, pi, inputs, rtol=0, atol=5 * np.sqrt(pi * (1 - pi) / N).max(),
@@ -216,11 +512,15 @@ def gmm_sample(function) -> None:
         covariance_se = np.sqrt((np.outer(variances, variances) + sigma[j] ** 2) / len(group)).max()
         check_close(function, group.mean(axis=0), mu[j], inputs, rtol=0, atol=5 * mean_se,
                     what=f"the mean of the samples from component {j}")
-        check_close(function, np.cov(group, rowvar=False), sigma[j], inputs, rtol=0, atol=5 * covariance_se,
-                    what=f"the covariance of the samples from component {j}",
-                    why="x = mu_j + L_j eps with L_j the Cholesky factor of sigma_j (L_j L_j^T = sigma_j).")
+        L = np.linalg.cholesky(sigma[j])
+        covariance = np.cov(group, rowvar=False)
+        why = "x = mu_j + L_j eps with L_j the Cholesky factor of sigma_j (L_j L_j^T = sigma_j)."
+        if np.allclose(covariance, L.T @ L, rtol=0, atol=5 * covariance_se):
+            why = "eps @ L gives the covariance L^T L: for samples in rows, use eps @ L.T (x^T = eps^T L^T)."
+        check_close(function, covariance, sigma[j], inputs, rtol=0, atol=5 * covariance_se,
+                    what=f"the covariance of the samples from component {j}", why=why)
     changes = np.mean(z[1:] != z[:-1])
     if changes < 0.5 * (1 - np.sum(pi**2)):
         fail(function, "the samples are grouped by component; return them in the order they were drawn.", inputs)
     check_seeded(function, X, inputs, "samples")
-    passed(function, 9)
+    passed(function, 10)

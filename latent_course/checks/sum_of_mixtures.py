@@ -6,7 +6,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
-from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
+from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "04_sum_of_mixtures"
 __all__ = ["mixture_log_density", "sample_sum", "sum_of_mixtures"]
@@ -19,6 +19,9 @@ SEPARATED_Y = (np.array([0.2, 0.5, 0.3]), np.array([[0.0, 0.0], [10.0, 0.0], [0.
                np.array([[[0.1, 0.0], [0.0, 0.1]], [[0.2, -0.1], [-0.1, 0.1]], [[0.05, 0.0], [0.0, 0.25]]]))
 ONE_D_X = (np.array([0.4, 0.6]), np.array([[-2.0], [1.0]]), np.array([[[0.5]], [[0.3]]]))
 ONE_D_Y = (np.array([0.5, 0.5]), np.array([[0.0], [4.0]]), np.array([[[0.2]], [[1.0]]]))
+
+MAX_DRAW_CALLS = 20
+"""Calls of the random generator a vectorised sample_sum needs at most here: labels, then one per component."""
 
 
 def _pairs(mixture_x, mixture_y):
@@ -42,15 +45,52 @@ def _draw(n, mixture, rng):
     return draws
 
 
+def _sample_covariance_hint(observed, index, atol):
+    """Name the mistake whose covariance for pair `index` the samples show (empty if none)."""
+    k, l = divmod(index, len(SEPARATED_Y[0]))
+    cov_x, cov_y = SEPARATED_X[2][k], SEPARATED_Y[2][l]
+    chol_x, chol_y = np.linalg.cholesky(cov_x), np.linalg.cholesky(cov_y)
+    candidates = [
+        ("with standard normals eps in rows, x = mu + eps @ L.T (L the Cholesky factor); eps @ L has covariance "
+         "L^T L, not Sigma.", chol_x.T @ chol_x + chol_y.T @ chol_y),
+        ("x and y share their standard normal draws; draw them independently, so that the covariances add.",
+         (chol_x + chol_y) @ (chol_x + chol_y).T),
+        ("the covariances are averaged; x and y are independent, so the covariance of x + y is their sum.",
+         (cov_x + cov_y) / 2),
+        ("only x's covariance; y must be drawn from N(mu_l, Sigma_l) of its own component l, then added.", cov_x),
+    ]
+    for hint, value in candidates:
+        if np.allclose(observed, value, rtol=0, atol=atol):
+            return hint
+    return "x and y are independent, so their covariances add: Sigma_x[k] + Sigma_y[l]."
+
+
+def _check_vectorised(function):
+    """One call with a counting generator: a sampler that draws sample by sample makes thousands of calls."""
+    __tracebackhide__ = True
+    generator = CountingGenerator(0)
+    inputs = {"n": 2000, "mixture_x": SEPARATED_X, "mixture_y": SEPARATED_Y, "random_state": generator}
+    check_array(function, call(function, **inputs), (2000, 2), inputs, "the samples")
+    if generator.draw_calls == 0:
+        fail(function, "drew no random number from the Generator passed as random_state; take every random number "
+                       "from rng = np.random.default_rng(random_state).", inputs)
+    if generator.draw_calls > MAX_DRAW_CALLS:
+        fail(function, f"made {generator.draw_calls} calls to the random generator for n = 2000 samples: draw all "
+                       "labels of a mixture with one call, then all draws of one component with one call "
+                       "(rng.multivariate_normal(mean, cov, size=count)), not one sample at a time.", inputs)
+
+
 def sample_sum(function) -> None:
     """Check ``function(n, mixture_x, mixture_y, random_state)`` drawing n samples of z = x + y, shape (n, D).
 
-    The pair (k, l) of every sample is read off well-separated mixtures; the frequency of each pair must be within
-    5 binomial standard errors of pi_k pi_l, the mean and covariance of z within each pair must match
-    mu_k + mu_l and Sigma_k + Sigma_l within 5 standard errors, and the same `random_state` must give the same
-    samples.
+    The sampler must be vectorised (a handful of calls to the generator, counted with a generator passed as
+    random_state). The pair (k, l) of every sample is read off well-separated mixtures; the frequency of each pair
+    must be within 5 binomial standard errors of pi_k pi_l, the mean and covariance of z within each pair must
+    match mu_k + mu_l and Sigma_k + Sigma_l within 5 standard errors, the samples must come in the order drawn
+    (not grouped by pair), the same `random_state` must give the same samples, and another one other samples.
     """
     __tracebackhide__ = True
+    _check_vectorised(function)
     n = 200_000
     inputs = {"n": n, "mixture_x": SEPARATED_X, "mixture_y": SEPARATED_Y, "random_state": 0}
     z = check_array(function, call(function, **inputs), (n, 2), inputs, "the samples")
@@ -69,39 +109,92 @@ def sample_sum(function) -> None:
         check_close(function, group.mean(axis=0), means[index], inputs, rtol=0, atol=5 * mean_se,
                     what=f"the mean of the samples from pair {divmod(index, 3)}",
                     why="x comes from component k of mixture_x, y from component l of mixture_y.")
-        check_close(function, np.cov(group, rowvar=False), covariances[index], inputs, rtol=0, atol=5 * covariance_se,
+        observed = np.cov(group, rowvar=False)
+        check_close(function, observed, covariances[index], inputs, rtol=0, atol=5 * covariance_se,
                     what=f"the covariance of the samples from pair {divmod(index, 3)}",
-                    why="x and y are independent, so their covariances add.")
+                    why=_sample_covariance_hint(observed, index, 5 * covariance_se))
+    if np.mean(pair[1:] != pair[:-1]) < 0.5 * (1 - np.sum(weights**2)):
+        fail(function, "the samples are grouped by pair of components; return them in the order they were drawn "
+                       "(z = x + y row by row, with x and y each in its own draw order).", inputs)
     check_seeded(function, z, inputs, "samples")
-    passed(function, 2 * len(weights) + 2)
+    small = {**inputs, "n": 1000}
+    first = check_array(function, call(function, **small), (1000, 2), small, "the samples")
+    other = check_array(function, call(function, **{**small, "random_state": 1}), (1000, 2), small, "the samples")
+    if np.array_equal(first, other):
+        fail(function, "random_state=0 and random_state=1 gave the same samples; seed the generator with "
+                       "random_state: rng = np.random.default_rng(random_state).", small)
+    passed(function, 2 * len(weights) + 5)
 
 
-def _match_components(function, result, expected, inputs):
-    """Check that the returned mixture has the expected components, in any order."""
+def _components(function, result, mixture_x, mixture_y, inputs):
+    """The returned (weights, means, covariances), after checking the tuple and the shapes."""
     __tracebackhide__ = True
     check_tuple(function, result, ["weights", "means", "covariances"], inputs)
-    weights, means, covariances = expected
-    K, D = means.shape
-    got_weights = check_array(function, result[0], (K,), inputs, "the weights")
-    got_means = check_array(function, result[1], (K, D), inputs, "the means")
-    got_covariances = check_array(function, result[2], (K, D, D), inputs, "the covariances")
+    K_x, K_y, D = len(mixture_x[0]), len(mixture_y[0]), mixture_x[1].shape[1]
+    K = K_x * K_y
+    side_by_side = np.sort(np.concatenate([mixture_x[1], mixture_y[1]]), axis=0)
+    size = np.shape(result[0])[0] if np.ndim(result[0]) else None
+    if size == K_x + K_y and np.shape(result[1]) == side_by_side.shape and np.allclose(
+            np.sort(np.asarray(result[1], dtype=float), axis=0), side_by_side):
+        fail(function, f"returned the {K_x} + {K_y} components of x and y side by side; z has one component per "
+                       f"pair (k, l), K_x K_y = {K} (the density of a sum is not the sum of the densities).", inputs)
+    if np.shape(result[0]) == (K_x, K_y):
+        fail(function, f"the weights have shape ({K_x}, {K_y}); return one weight per pair, shape (K_x K_y,) = "
+                       f"({K},), in the order k * K_y + l (np.outer(...).ravel()).", inputs)
+    return (check_array(function, result[0], (K,), inputs, "the weights"),
+            check_array(function, result[1], (K, D), inputs, "the means"),
+            check_array(function, result[2], (K, D, D), inputs, "the covariances"))
+
+
+def _covariance_hint(got, mixture_x, mixture_y):
+    """Name the mistake that explains every returned covariance (pairs in the expected order), if one does."""
+    s_x, s_y = mixture_x[2][:, None], mixture_y[2][None, :]
+    D = s_x.shape[-1]
+    candidates = [
+        ("the covariances are averaged; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", (s_x + s_y) / 2),
+        ("the covariances are multiplied; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", s_x @ s_y),
+        ("only x's covariance; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", s_x + 0 * s_y),
+        ("only y's covariance; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", s_y + 0 * s_x),
+    ]
+    for hint, value in candidates:
+        if np.allclose(got, value.reshape(-1, D, D), rtol=1e-6, atol=1e-9):
+            return hint
+    return "the covariance of a sum of independent Gaussians is the sum of their covariances."
+
+
+def _match_components(function, result, mixture_x, mixture_y, inputs):
+    """Check that the returned mixture has the expected components, in any order."""
+    __tracebackhide__ = True
+    weights, means, covariances = _pairs(mixture_x, mixture_y)
+    K_y = len(mixture_y[0])
+    K = len(weights)
+    got_weights, got_means, got_covariances = _components(function, result, mixture_x, mixture_y, inputs)
+    added = (mixture_x[0][:, None] + mixture_y[0][None, :]).ravel()
+    if any(np.allclose(np.sort(got_weights), np.sort(wrong)) for wrong in (added, added / added.sum())):
+        fail(function, "the weights are pi_x[k] + pi_y[l]; k and l are drawn independently, so the weight of "
+                       "(k, l) is the product pi_x[k] * pi_y[l].", inputs)
     check_close(function, np.array(got_weights.sum()), np.array(1.0), inputs, what="the sum of the weights",
-                why="the weight of component (k, l) is the product pi_k pi_l.")
-    unused = list(range(K))
+                why="the weight of component (k, l) is the product pi_x[k] * pi_y[l], and these sum to 1.")
+    unused, order = list(range(K)), []
     for index in range(K):
-        found = [j for j in unused if np.allclose(got_means[j], means[index])]
-        k, l = divmod(index, K // len(inputs["mixture_x"][0]))
-        if not found:
-            fail(function, f"no component has the mean mu_x[{k}] + mu_y[{l}] = {means[index]}; got means\n{got_means}",
-                 inputs)
-        j = found[0]
-        unused.remove(j)
+        k, l = divmod(index, K_y)
+        same_mean = [j for j in unused if np.allclose(got_means[j], means[index])]
+        if not same_mean:
+            fail(function, f"no component has the mean mu_x[{k}] + mu_y[{l}] = {means[index]}: the mean of a sum is "
+                           f"the sum of the means. Got the means {got_means.round(4).tolist()}.", inputs)
+        # Several pairs may share a mean: prefer the component that also has the right covariance and weight.
+        best = [j for j in same_mean if np.allclose(got_covariances[j], covariances[index])
+                and np.isclose(got_weights[j], weights[index])]
+        order.append((best or same_mean)[0])
+        unused.remove(order[-1])
+    hint = _covariance_hint(got_covariances[order], mixture_x, mixture_y)
+    for index, j in enumerate(order):
+        k, l = divmod(index, K_y)
         check_close(function, got_weights[j:j + 1], weights[index:index + 1], inputs,
                     what=f"the weight of the component with mean mu_x[{k}] + mu_y[{l}]",
                     why="x and y are independent, so the weight of (k, l) is pi_x[k] * pi_y[l].")
         check_close(function, got_covariances[j], covariances[index], inputs,
-                    what=f"the covariance of the component with mean mu_x[{k}] + mu_y[{l}]",
-                    why="the covariance of a sum of independent Gaussians is the sum of their covariances.")
+                    what=f"the covariance of the component with mean mu_x[{k}] + mu_y[{l}]", why=hint)
     return got_weights, got_means, got_covariances
 
 
@@ -109,17 +202,20 @@ def sum_of_mixtures(function) -> None:
     """Check ``function(mixture_x, mixture_y)`` returning the mixture of z = x + y.
 
     Every component (k, l) must appear once, in any order, with weight pi_k pi_l, mean mu_k + mu_l and covariance
-    Sigma_k + Sigma_l; in one dimension, the returned mixture's CDF must also pass a Kolmogorov-Smirnov test at
-    the 1 % level against 10^5 sums drawn independently by the check.
+    Sigma_k + Sigma_l (also when two pairs share a mean); in one dimension, the returned mixture's CDF must also
+    pass a Kolmogorov-Smirnov test at the 1 % level against 10^5 sums drawn independently by the check.
     """
     __tracebackhide__ = True
+    # The pairs (0, 1) and (1, 0) share the mean 1 but not the covariance.
+    shared_x = (np.array([0.2, 0.8]), np.array([[0.0], [1.0]]), np.array([[[0.1]], [[0.3]]]))
+    shared_y = (np.array([0.4, 0.6]), np.array([[0.0], [1.0]]), np.array([[[0.5]], [[0.2]]]))
     n_cases = 0
-    for mixture_x, mixture_y in [(ONE_D_X, ONE_D_Y), (SEPARATED_X, SEPARATED_Y), (SEPARATED_Y, SEPARATED_X)]:
+    for mixture_x, mixture_y in [(ONE_D_X, ONE_D_Y), (SEPARATED_X, SEPARATED_Y), (SEPARATED_Y, SEPARATED_X),
+                                 (shared_x, shared_y)]:
         inputs = {"mixture_x": mixture_x, "mixture_y": mixture_y}
-        expected = _pairs(mixture_x, mixture_y)
-        result = _match_components(function, call(function, **inputs), expected, inputs)
+        result = _match_components(function, call(function, **inputs), mixture_x, mixture_y, inputs)
         n_cases += 1
-        if mixture_x[1].shape[1] == 1:
+        if mixture_x is ONE_D_X:
             rng = np.random.default_rng(7)
             n = 100_000
             z = (_draw(n, mixture_x, rng) + _draw(n, mixture_y, rng))[:, 0]
@@ -139,16 +235,47 @@ def sum_of_mixtures(function) -> None:
 
 
 def _reference_log_density(X, weights, means, covariances):
-    log_pdfs = np.column_stack([stats.multivariate_normal(m, c).logpdf(X).reshape(len(X))
-                                for m, c in zip(means, covariances, strict=True)])
-    return logsumexp(log_pdfs, axis=1, b=weights)
+    return logsumexp(_log_pdfs(X, means, covariances), axis=1, b=weights)
+
+
+def _log_pdfs(X, means, covariances):
+    return np.column_stack([stats.multivariate_normal(m, c).logpdf(X).reshape(len(X))
+                            for m, c in zip(means, covariances, strict=True)])
+
+
+def _log_density_hint(result, X, weights, means, covariances):
+    """Name the usual mistake that `result` shows, from the expected and the wrong values."""
+    if not isinstance(result, np.ndarray) or result.shape != (len(X),) or not np.isrealobj(result):
+        return ""
+    log_pdfs = _log_pdfs(X, means, covariances)
+    expected = logsumexp(log_pdfs, axis=1, b=weights)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_weights = np.log(weights)
+        candidates = [
+            ("log(sum(pi * pdf)) underflows to -inf far from every component; work in log space: "
+             "logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)).", np.where(np.isfinite(result), expected, -np.inf)),
+            ("this is p(x), not log p(x).", np.exp(expected)),
+            ("the weights are missing: add log pi_k to every component's log-density (or pass b=pi to logsumexp).",
+             logsumexp(log_pdfs, axis=1)),
+            ("this is the sum of pi_k log N_k; the log of a sum is not the sum of the logs: use logsumexp.",
+             log_pdfs @ weights),
+            ("this is the largest term max_k (log pi_k + log N_k); sum all terms with logsumexp.",
+             np.max(log_weights + log_pdfs, axis=1)),
+            ("the weights enter twice: use logsumexp(log N, b=pi) or logsumexp(log pi + log N), not both.",
+             logsumexp(log_weights + log_pdfs, axis=1, b=weights)),
+        ]
+    for hint, value in candidates:
+        if np.allclose(result, value, rtol=1e-6, atol=1e-7, equal_nan=False) and not np.allclose(value, expected):
+            return hint
+    return "log p(x) = logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)), computed in log space."
 
 
 def mixture_log_density(function) -> None:
     """Check ``function(X, mixture)`` returning log p(x_n) for each row of X, shape (N,), against SciPy.
 
     The points include some 40 standard deviations away from every component, where computing
-    ``log(sum(pi * pdf))`` underflows to -inf: the log-density must be computed in log space.
+    ``log(sum(pi * pdf))`` underflows to -inf: the log-density must be computed in log space. A zero weight and
+    a component whose covariance is far from the identity are included.
     """
     __tracebackhide__ = True
     rng = np.random.default_rng(11)
@@ -158,8 +285,8 @@ def mixture_log_density(function) -> None:
         D = mixture[1].shape[1]
         X = np.vstack([rng.normal(scale=3.0, size=(6, D)), np.full((2, D), 40.0), np.full((1, D), -300.0)])
         inputs = {"X": X, "mixture": mixture}
-        check_close(function, call(function, **inputs), _reference_log_density(X, *mixture), inputs,
-                    rtol=1e-7, atol=1e-7, what="the log-density",
-                    why="work in log space: log p(x) = logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)).")
+        result = call(function, **inputs)
+        check_close(function, result, _reference_log_density(X, *mixture), inputs, rtol=1e-7, atol=1e-7,
+                    what="the log-density", why=_log_density_hint(result, X, *mixture))
         n_cases += 1
     passed(function, n_cases)

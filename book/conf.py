@@ -1,0 +1,121 @@
+"""Sphinx configuration of the course's website: `make book` builds it into build/book/.
+
+The source folder is the course itself (``sphinx-build -c book . build/book``), so the lecture notes in
+``derivations/`` and the solved notebooks in ``solutions/`` are rendered where they are, and the relative links
+between them (``../solutions/NN_topic.ipynb``, ``../derivations/NN_topic.md``) stay the ones a Git host shows.
+The topics come from the files (``latent_course.course.topics()``): a new topic needs no edit here.
+"""
+
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.transforms import SphinxTransform
+
+from latent_course.course import ROOT, topics
+
+project = "latent-course"
+html_title = "latent-course"
+author = "the latent-course authors"
+copyright = "the latent-course authors"
+
+extensions = ["myst_nb"]
+root_doc = "book/index"
+include_patterns = ["book/index.md", "derivations/*.md", "solutions/[0-9][0-9]_*.ipynb"]
+exclude_patterns = [".*", "build", "work", "*.egg-info", "node_modules", "book/_static"]
+
+# Solved notebooks are rendered with the outputs they store (nbval verifies those outputs): never executed here.
+nb_execution_mode = "off"
+nb_ipywidgets_js = {}  # no widget manager scripts from a third-party host
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
+
+# Offline by construction: MathJax 3 (tex-chtml-full, Apache-2.0, see _static/mathjax/LICENSE) is served from the
+# site's own static folder; a relative mathjax_path is relative to _static/.
+mathjax_path = "mathjax/tex-chtml-full.js"
+# An unknown macro is an error (typeset as one, which the browser test finds), not red text.
+mathjax3_config = {"tex": {"packages": {"[-]": ["noundefined"]}}}
+html_static_path = ["_static"]
+html_extra_path = ["_extra"]  # index.html at the site's root, which leads to the landing page
+html_theme = "sphinx_book_theme"
+html_theme_options = {"show_toc_level": 2, "use_download_button": True, "home_page_in_toc": True}
+html_context = {"default_mode": "light"}  # without it the theme logs an error on a reader's first visit
+
+MARKER = "<!-- course map -->"
+
+
+def _title(topic: str) -> str:
+    """The first heading of the topic's lecture notes, e.g. ``03 · The mean and covariance of a Gaussian mixture``."""
+    for line in (ROOT / "derivations" / f"{topic}.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    raise ValueError(f"derivations/{topic}.md has no '# ' heading to title the topic with")
+
+
+def course_map() -> str:
+    """The landing page's table of topics and the navigation's per-topic sections, as MyST Markdown."""
+    rows = ["| # | Lecture notes | Solved, with outputs | To download and fill in |", "|---|---|---|---|"]
+    sections = []
+    for topic in topics():
+        title = _title(topic)
+        name = title.partition(" · ")[2] or title
+        rows.append(f"| {topic[:2]} | [{name}](../derivations/{topic}.md) "
+                    f"| [solved notebook](../solutions/{topic}.ipynb) "
+                    f"| [exercise notebook](../notebooks/{topic}.ipynb) |")
+        sections.append(f"```{{toctree}}\n:caption: {title}\n:hidden:\n\nLecture notes </derivations/{topic}>\n"
+                        f"Solved notebook </solutions/{topic}>\n```")
+    sections.append("```{toctree}\n:caption: About the notes\n:hidden:\n\n/derivations/README\n```")
+    return "\n".join(rows) + "\n\n" + "\n\n".join(sections) + "\n"
+
+
+def _insert_course_map(app, docname, source):
+    if docname == app.config.root_doc:
+        if MARKER not in source[0]:
+            raise ValueError(f"{docname}.md lacks the line {MARKER!r} where the course map goes")
+        source[0] = source[0].replace(MARKER, course_map())
+
+
+class CourseLinks(SphinxTransform):
+    """Two kinds of the sources' relative links that MyST does not resolve by itself.
+
+    * A link to a notebook that is not a page of the site (the exercises in notebooks/) becomes a file download.
+      MyST takes every link to an ``.ipynb`` file for a link to a page, because ``.ipynb`` is a source suffix; a file
+      outside ``include_patterns`` is not one, so it is offered for download instead, as a Git host offers it.
+    * A link to a labelled equation of a note, ``[the mean](../derivations/03_mixture_moments.md#mixture-mean)``
+      (how a notebook refers to it: on a Git host it opens the note), leads to the equation itself.
+    """
+
+    default_priority = 5  # before Sphinx collects the downloads of the page
+
+    def apply(self):
+        for ref in list(self.document.findall(addnodes.pending_xref)):
+            if ref.get("refdomain") != "doc" or ref.get("reftype") != "myst":
+                continue
+            if ref["reftarget"] in self.env.found_docs:
+                label = ref.get("reftargetid")
+                source = Path(self.env.doc2path(ref["reftarget"]))
+                if label and re.search(rf"\$\$\s*\({re.escape(label)}\)\s*$", source.read_text(encoding="utf-8"),
+                                       re.MULTILINE):
+                    uri = f"{self.app.builder.get_relative_uri(ref['refdoc'], ref['reftarget'])}#equation-{label}"
+                    ref.replace_self(nodes.reference("", "", *ref.children, internal=True, refuri=uri))
+                continue
+            files = [f"{ref['reftarget']}{suffix}" for suffix in self.config.source_suffix
+                     if (Path(self.env.srcdir) / f"{ref['reftarget']}{suffix}").is_file()]
+            if files:
+                download = addnodes.download_reference(refdomain=None, reftarget=f"/{files[0]}",
+                                                       refdoc=ref["refdoc"], reftype="myst",
+                                                       refexplicit=ref.get("refexplicit", False))
+                download += ref.children
+                for inline in download.findall(nodes.inline):
+                    inline["classes"].append("download")
+                ref.replace_self(download)
+
+
+def setup(app):
+    app.add_transform(CourseLinks)
+    app.connect("source-read", _insert_course_map)
+    # The course map is read from the topics on disk: rebuild the landing page every time.
+    app.connect("env-get-outdated", lambda app, env, added, changed, removed: [app.config.root_doc])
+    return {"parallel_read_safe": True}
+

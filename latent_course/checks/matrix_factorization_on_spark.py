@@ -1,0 +1,89 @@
+"""Self-checks for topic 06: Spark's factors as NumPy arrays, and the ALS-WR objective."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._framework import call, check_array, check_close, fail, passed
+
+TOPIC = "06_matrix_factorization_on_spark"
+__all__ = ["als_wr_objective", "factors_to_array"]
+
+
+class _Row(NamedTuple):
+    """Stands in for a pyspark Row of ``userFactors``: a tuple (id, features) with named fields."""
+
+    id: int
+    features: list
+
+
+def factors_to_array(function) -> None:
+    """Check ``function(rows, n, k)``: (id, features) rows in any order, some ids missing, as an (n, k) array."""
+    __tracebackhide__ = True
+    rng = np.random.default_rng(6)
+    expected = rng.normal(size=(7, 3))
+    present = np.array([5, 0, 3, 6, 1])  # shuffled, without ids 2 and 4
+    expected[[2, 4]] = 0.0
+    cases = [(list(range(4)), np.arange(8.0).reshape(4, 2)),  # all ids, in order
+             (present, expected)]
+    for ids, X in cases:
+        rows = [_Row(int(j), X[j].tolist()) for j in ids]
+        n, k = X.shape
+        inputs = {"rows": rows, "n": n, "k": k}
+        result = check_array(function, call(function, **inputs), (n, k), inputs, "the factors")
+        missing = sorted(set(range(n)) - {int(j) for j in ids})
+        why = ("put the features of id j in row j (the rows come in no particular order); ids without a row get "
+               "zeros" + (f" (here ids {missing})" if missing else ""))
+        check_close(function, result, X, inputs, what="the factors", why=why)
+    inputs = {"rows": [], "n": 2, "k": 3}
+    check_close(function, check_array(function, call(function, **inputs), (2, 3), inputs, "the factors"),
+                np.zeros((2, 3)), inputs, what="the factors of an empty model", why="no rows: all zeros.")
+    passed(function, len(cases) + 1)
+
+
+def _objective_reference(values, ixs, Q, P, reg_lambda):
+    """The ALS-WR objective by explicit loops over the entries, independent of any vectorised form."""
+    total = 0.0
+    for value, i, x in zip(values, *ixs, strict=True):
+        total += (value - sum(Q[i, d] * P[d, x] for d in range(Q.shape[1]))) ** 2
+        total += reg_lambda * (np.dot(Q[i], Q[i]) + np.dot(P[:, x], P[:, x]))  # each entry adds both penalties once
+    return total
+
+
+def _objective_hint(result, values, ixs, Q, P, reg_lambda):
+    errors = values - np.einsum("nk,kn->n", Q[ixs[0]], P[:, ixs[1]])
+    weighted = (np.bincount(ixs[0], minlength=Q.shape[0]) @ np.sum(Q**2, axis=1)
+                + np.bincount(ixs[1], minlength=P.shape[1]) @ np.sum(P**2, axis=0))
+    if np.isclose(result, errors @ errors + reg_lambda * (np.sum(Q**2) + np.sum(P**2))):
+        return ("that is the unweighted penalty; ALS-WR multiplies each user's squared norm by its number of entries "
+                "in ixs (and each item's by its own), e.g. with np.bincount.")
+    if np.isclose(result, errors @ errors):
+        return "the penalty is missing."
+    if np.isclose(result, np.mean(errors**2) + reg_lambda * weighted):
+        return "the objective sums the squared errors; it does not average them."
+    return ("the objective is the sum of squared errors plus reg_lambda * (sum_i n_i ||Q[i]||^2 + "
+            "sum_x m_x ||P[:, x]||^2), with n_i and m_x counted in ixs.")
+
+
+def als_wr_objective(function) -> None:
+    """Check ``function(values, ixs, Q, P, reg_lambda)`` against a loop over the entries, on a problem where some
+    users and items have no entries, others several (so the weighted and the plain penalty differ)."""
+    __tracebackhide__ = True
+    rng = np.random.default_rng(7)
+    n_cases = 0
+    for N, D, k, n, reg_lambda in [(6, 5, 2, 14, 0.3), (9, 4, 3, 20, 2.0)]:
+        rows = rng.integers(0, N - 1, size=n)  # the last user has no entries
+        columns = rng.integers(0, D, size=n)
+        Q, P = rng.normal(size=(N, k)), rng.normal(size=(k, D))
+        values = rng.normal(size=n)
+        inputs = {"values": values, "ixs": (rows, columns), "Q": Q, "P": P, "reg_lambda": reg_lambda}
+        result = call(function, **inputs)
+        if not isinstance(result, int | float | np.floating | np.integer):
+            fail(function, f"should return one number (a float), got {type(result).__name__}", inputs)
+        expected = _objective_reference(values, (rows, columns), Q, P, reg_lambda)
+        check_close(function, np.array(float(result)), np.array(expected), inputs, rtol=1e-9,
+                    what="the objective", why=_objective_hint(float(result), values, (rows, columns), Q, P, reg_lambda))
+        n_cases += 1
+    passed(function, n_cases)

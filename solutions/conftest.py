@@ -1,0 +1,23 @@
+"""nbval runs every solved notebook here; topic 06 needs the spark extra and Java 17+.
+
+Without them, its cells are skipped with the reason (what to install), except in CI (``CI=true``), where a missing
+Spark is a failure: CI installs the extra (see ``.ci/run``).
+"""
+
+import os
+
+import pytest
+
+from latent_course.spark import spark_unavailable
+
+SPARK_TOPICS = {"06_matrix_factorization_on_spark.ipynb"}
+
+
+def pytest_collection_modifyitems(config, items):
+    spark_items = [item for item in items if item.path.name in SPARK_TOPICS]
+    if not spark_items or os.environ.get("CI", "").lower() == "true":
+        return
+    reason = spark_unavailable()
+    if reason is not None:
+        for item in spark_items:
+            item.add_marker(pytest.mark.skip(reason=reason))

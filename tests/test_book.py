@@ -1,0 +1,312 @@
+"""The course as a website, tested as a reader would use it.
+
+The site is built the way ``make book`` builds it (fresh, warnings as errors) into ``build/book/``, served on
+localhost and opened page by page in headless Chromium: no console error, every image loaded, every equation typeset,
+every internal link resolves, nothing fetched from another host. One screenshot per page goes to
+``build/screenshots/book/`` (ignored by Git) for a maintainer to look at.
+
+Outside CI, a missing book extra, Playwright or Chromium skips these tests with a message; in CI (``CI=true``) it
+fails them.
+"""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+from latent_course.course import ROOT, topics
+
+SITE = ROOT / "build" / "book"
+SCREENSHOTS = ROOT / "build" / "screenshots" / "book"
+# The command `make book` runs, with the same options (the Makefile's `book` target).
+BUILD = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-c", "book", ".", str(SITE)]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 60_000
+# Every equation is typeset: MathJax put its output into each of Sphinx's math elements, with no TeX error, and no
+# TeX source is left in the visible text (outside code, where a notebook may print anything).
+PAGE_REPORT = """async () => {
+    if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+    await Promise.all(Array.from(document.images).map(img => img.decode().catch(() => null)));
+    const math = Array.from(document.querySelectorAll('.math'));
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: node =>
+        node.parentElement.closest('pre, code, script, style, mjx-container, .highlight')
+            ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+    const raw = [];
+    while (walker.nextNode()) {
+        const text = walker.currentNode.textContent;
+        if (text.includes('$$') || text.includes('\\\\begin') || text.includes('\\\\(') || text.includes('\\\\['))
+            raw.push(text.trim().slice(0, 80));
+    }
+    return {
+        math: math.length,
+        untypeset: math.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 80)),
+        tex_errors: Array.from(document.querySelectorAll('mjx-merror')).map(el => el.getAttribute('data-mjx-error')),
+        raw_tex: raw,
+        images: document.images.length,
+        broken_images: Array.from(document.images).filter(img => !img.complete || img.naturalWidth === 0)
+            .map(img => img.getAttribute('src')),
+        links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+        ids: Array.from(document.querySelectorAll('[id]')).map(el => el.id),
+    };
+}"""
+
+
+def _need(what: str, reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the book's tests need {what} in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def book_extra():
+    for module in ("sphinx", "myst_nb", "sphinx_book_theme"):
+        try:
+            __import__(module)
+        except ImportError:
+            _need("the book extra", f"{module} is not installed (pip install -e '.[book]')")
+
+
+@pytest.fixture(scope="module")
+def site(book_extra) -> Path:
+    """The site, built afresh as `make book` builds it; the build fails on any warning."""
+    shutil.rmtree(SITE, ignore_errors=True)
+    built = subprocess.run(BUILD, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, f"the book's build failed or warned:\n{built.stdout[-3000:]}{built.stderr[-3000:]}"
+    return SITE
+
+
+def _pages(site: Path) -> list[Path]:
+    """Every HTML page of the site, except the root's index.html, which only leads to the landing page."""
+    return sorted(path for path in site.rglob("*.html")
+                  if not path.relative_to(site).parts[0].startswith("_") and path != site / "index.html")
+
+
+class _References(HTMLParser):
+    """The URLs a page loads as a script, stylesheet, font, image or frame (not the links a reader may follow)."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img", "iframe", "source", "video", "audio") and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("href") and attrs.get("rel", "") not in ("canonical", "alternate"):
+            self.urls.append(attrs["href"])
+        if tag == "style" or (attrs.get("style") and "url(" in attrs["style"]):
+            self.urls.append(attrs.get("style", ""))
+
+
+def _external(url: str) -> bool:
+    return bool(re.match(r"^\s*([a-z][a-z0-9+.-]*:)?//", url, re.IGNORECASE))
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    offenders = []
+    for page in [*_pages(site), site / "index.html"]:
+        parser = _References()
+        parser.feed(page.read_text(encoding="utf-8"))
+        offenders += [f"{page.relative_to(site)}: {url}" for url in parser.urls if _external(url)]
+        offenders += [f"{page.relative_to(site)}: inline style {url}" for url in parser.urls
+                      if re.search(r"url\(\s*['\"]?([a-z]+:)?//", url)]
+    for sheet in site.rglob("*.css"):
+        text = sheet.read_text(encoding="utf-8", errors="replace")
+        offenders += [f"{sheet.relative_to(site)}: {match}"
+                      for match in re.findall(r"(?:url\(|@import)\s*['\"]?(?:[a-z]+:)?//[^)'\"\s]+", text)]
+    assert not offenders, "the site must be readable offline, but these load from another host:\n" + "\n".join(
+        offenders)
+    # The math renderer is the site's own copy, with its licence.
+    assert (site / "_static" / "mathjax" / "tex-chtml-full.js").is_file()
+    assert (site / "_static" / "mathjax" / "LICENSE").is_file()
+
+
+def test_every_topic_has_its_notes_its_solved_notebook_and_its_exercise_download(site):
+    landing = (site / "book" / "index.html").read_text(encoding="utf-8")
+    for topic in topics():
+        assert (site / "derivations" / f"{topic}.html").is_file(), topic
+        assert (site / "solutions" / f"{topic}.html").is_file(), topic
+        assert f'href="../derivations/{topic}.html"' in landing, topic
+        assert f'href="../solutions/{topic}.html"' in landing, topic
+        downloads = re.findall(rf'href="\.\./(_downloads/[0-9a-f]+/{topic}\.ipynb)"', landing)
+        assert downloads and (site / downloads[0]).read_bytes() == (ROOT / "notebooks" / f"{topic}.ipynb").read_bytes()
+    # The notes' own link to the exercise (../notebooks/NN_topic.ipynb) is a download too, not a missing page.
+    notes = (site / "derivations" / f"{topics()[0]}.html").read_text(encoding="utf-8")
+    assert re.search(rf'href="\.\./_downloads/[0-9a-f]+/{topics()[0]}\.ipynb"', notes)
+
+
+def test_labelled_equations_are_numbered_and_labelled_claims_are_anchors(site):
+    equation = re.compile(r"\$\$\s*\((?P<label>[a-z][a-z0-9-]*)\)\s*$", re.MULTILINE)
+    target = re.compile(r"^\((?P<label>[a-z][a-z0-9-]*)\)=\s*$", re.MULTILINE)
+    checked = 0
+    for topic in topics():
+        note = (ROOT / "derivations" / f"{topic}.md").read_text(encoding="utf-8")
+        page = (site / "derivations" / f"{topic}.html").read_text(encoding="utf-8")
+        numbers = re.findall(r'<span class="eqno">\((\d+)\)', page)
+        assert numbers == [str(n) for n in range(1, len(numbers) + 1)], f"{topic}: equations numbered {numbers}"
+        for label in equation.findall(note):
+            assert re.search(rf'id="equation-{label}"[^>]*>\s*<span class="eqno">\(\d+\)', page), (topic, label)
+            checked += 1
+        for label in target.findall(note):
+            assert f'id="{label}"' in page, (topic, label)
+            checked += 1
+    assert checked, "no labelled equation or claim found in the notes"
+
+
+def test_links_from_a_notebook_to_an_equation_a_claim_and_an_exercise_resolve(book_extra, tmp_path):
+    """The relative links a notebook writes (they open the files on a Git host) lead to the right places on the site."""
+    (tmp_path / "derivations").mkdir()
+    (tmp_path / "derivations" / "99_demo.md").write_text(
+        "# 99 · Demo\n\nA claim:\n\n(demo-claim)=\nIt holds.\n\n$$x = 1$$ (demo-eq)\n", encoding="utf-8")
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "99_demo.md").write_text(
+        "# Demo notebook\n\n[the equation](../derivations/99_demo.md#demo-eq), "
+        "[the claim](../derivations/99_demo.md#demo-claim), [the exercise](../notebooks/99_demo.ipynb)\n",
+        encoding="utf-8")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "99_demo.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "index.md").write_text(
+        "# Demo\n\n<!-- course map -->\n\n```{toctree}\n/derivations/99_demo\n/solutions/99_demo\n```\n",
+        encoding="utf-8")
+    # The course map lists the course's real topics, absent here: their links warn, so no -W in this build.
+    built = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-c", str(ROOT / "book"),
+                            "-D", "include_patterns=book/index.md,derivations/*.md,solutions/*.md",
+                            str(tmp_path), str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    page = (tmp_path / "out" / "solutions" / "99_demo.html").read_text(encoding="utf-8")
+    assert 'href="../derivations/99_demo.html#equation-demo-eq"' in page
+    assert 'href="../derivations/99_demo.html#demo-claim"' in page
+    assert re.search(r'href="\.\./_downloads/[0-9a-f]+/99_demo\.ipynb"', page)
+    assert "99_demo.md#demo-eq" not in built.stderr  # resolved, not reported as a missing target
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("a browser", "Playwright for Python is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.exists():
+        _need("a browser", f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    """The site on an HTTP server on localhost, as a reader (or a static host) serves it."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # the base class prints every request
+        pass
+
+
+def _resolves(site: Path, base: str, url: str) -> bool:
+    path = unquote(urlsplit(url).path)[len(urlsplit(base).path):]
+    target = site / path
+    return (target / "index.html").is_file() if target.is_dir() else target.is_file()
+
+
+def test_every_page_reads_well_in_a_browser(site, served, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.jpg"):
+        old.unlink()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    foreign = []
+    context.route(lambda url: not url.startswith(served),
+                  lambda route: (foreign.append(route.request.url), route.abort()))
+    problems, ids, anchors, pages = [], {}, [], _pages(site)
+    for path in pages:
+        name = path.relative_to(site).as_posix()
+        url = urljoin(served, name)
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda message, errors=errors: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        page.on("response", lambda response, errors=errors: response.status >= 400
+                and errors.append(f"{response.status} {response.url}"))
+        page.goto(url, wait_until="load")
+        report = page.evaluate(PAGE_REPORT)
+        # The whole page, as JPEG: about half the time of a PNG of a long notebook.
+        page.screenshot(path=str(SCREENSHOTS / f"{name[:-len('.html')].replace('/', '--')}.jpg"), full_page=True,
+                        type="jpeg", quality=70)
+        page.close()
+        for kind, found in [("console", errors), ("image not loaded", report["broken_images"]),
+                            ("equation not typeset", report["untypeset"]), ("TeX error", report["tex_errors"]),
+                            ("raw TeX in the text", report["raw_tex"])]:
+            problems += [f"{name}: {kind}: {item}" for item in dict.fromkeys(found[:3])]
+            problems += [f"{name}: {kind}: ... and {len(found) - 3} more"] if len(found) > 3 else []
+        ids[urlsplit(url).path] = set(report["ids"])
+        for link in report["links"]:
+            if not link.startswith(served):
+                continue
+            if not _resolves(site, served, link):
+                problems.append(f"{name}: link to a missing file: {link}")
+            elif urlsplit(link).fragment and urlsplit(link).path.endswith(".html"):
+                anchors.append((name, link))
+        if name.startswith("derivations/0"):
+            assert report["math"] > 0, f"{name}: lecture notes without any equation"
+    problems += [f"{name}: link to a missing anchor: {link}" for name, link in anchors
+                 if urlsplit(link).path in ids and unquote(urlsplit(link).fragment) not in ids[urlsplit(link).path]]
+    context.close()
+    problems += [f"asked another host for: {url}" for url in sorted(set(foreign))]
+    assert not problems, "\n".join(dict.fromkeys(problems))
+    assert len(list(SCREENSHOTS.glob("*.jpg"))) == len(pages)
+
+
+def test_the_site_root_leads_to_the_landing_page(site, served, browser):
+    page = browser.new_page()
+    page.goto(served)
+    page.wait_for_url(urljoin(served, "book/index.html"), timeout=TIMEOUT_MS)
+    assert page.locator("h1").first.inner_text().startswith("latent-course")
+    page.close()
+
+
+def test_the_folder_reads_without_a_server_math_and_search_included(site, browser):
+    """Opened from disk (file://), as from a USB stick: the math is typeset with its fonts, and search finds pages.
+
+    Over file://, Chromium refuses what a page fetches from a file (the search's fetches of result pages for their
+    text snippets; with the older theme that Python 3.10 gets, its icon font): it logs these refusals as console
+    errors, so here only uncaught script errors count. The pages' consoles are checked over HTTP above.
+    """
+    topic = topics()[0]
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((site / "derivations" / f"{topic}.html").as_uri())
+    report = page.evaluate(PAGE_REPORT)
+    fonts = page.evaluate("async () => { await document.fonts.ready; return Array.from(document.fonts)"
+                          ".filter(font => font.family.startsWith('MJX') && font.status === 'loaded').length; }")
+    assert report["math"] > 0 and not report["untypeset"] and not report["tex_errors"], report["untypeset"][:5]
+    assert fonts > 0, "MathJax's fonts did not load from the site's folder"
+    assert not errors, errors
+    word = re.findall(r"\w+", page.locator("h1").first.inner_text())[-1]  # a word of the notes' title
+    page.goto((site / "search.html").as_uri() + f"?q={word}")
+    page.locator("#search-results li").first.wait_for(timeout=TIMEOUT_MS)
+    found = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
+    assert (site / "derivations" / f"{topic}.html").as_uri() in found, (word, found)
+    page.close()

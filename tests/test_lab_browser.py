@@ -1,0 +1,168 @@
+"""A student's session in a real browser: JupyterLab started the way ``make lab`` starts it, driven in headless
+Chromium. Screenshots of each case go to ``build/screenshots/`` (ignored by Git).
+
+Outside CI, a missing Chromium or Playwright skips these tests with a message; in CI (``CI=true``) it fails them.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from latent_course.course import ROOT
+from latent_course.progress import read_cells
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+TOPIC = "03_mixture_moments"
+TIMEOUT_MS = 120_000
+
+
+def _missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install -e '.[test]')"
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing_browser()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests need a browser in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, browser):
+    """A copy of the course with no work/ yet, served by ``python -m latent_course lab`` (what ``make lab`` runs)."""
+    course = tmp_path_factory.mktemp("course")
+    for folder in ("latent_course", "notebooks", "solutions", "derivations"):
+        shutil.copytree(ROOT / folder, course / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "jupytext.toml", course)
+    settings = course.parent / f"{course.name}-settings"
+    # Render every cell (no windowing), so that the page holds the text of every cell; no news pop-up.
+    for extension, values in {"notebook-extension/tracker": '{"windowingMode": "none"}',
+                              "apputils-extension/notification": '{"fetchNews": "false"}'}.items():
+        path = settings / "user-settings" / "@jupyterlab" / f"{extension}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(values)
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings / "user-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(settings / "workspaces"), "JUPYTER_RUNTIME_DIR": str(settings / "runtime"),
+           "JUPYTER_CONFIG_DIR": str(settings / "config")}
+    port, token = _free_port(), uuid.uuid4().hex
+    log = (course.parent / f"{course.name}-lab.log").open("w+")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "latent_course", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--allow-root"],
+        cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"JupyterLab did not start:\n{log.read()}")
+                time.sleep(0.5)
+        log.seek(0)
+        yield {"course": course, "url": url, "token": token, "printed": log.read()}
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def test_make_lab_copies_the_exercises_into_work_and_prints_their_status(lab):
+    work = lab["course"] / "work"
+    for suffix in (".ipynb", ".py"):
+        copied, exercise = work / f"{TOPIC}{suffix}", lab["course"] / "notebooks" / f"{TOPIC}{suffix}"
+        assert copied.read_bytes() == exercise.read_bytes(), suffix
+    assert f"copied {TOPIC} into work/" in lab["printed"]
+    assert any(line.split() == [TOPIC, "up", "to", "date"] for line in lab["printed"].splitlines())
+    assert "/lab/tree/work" in lab["printed"], "the printed address opens the file browser in work/"
+
+
+def _solve(browser, lab, body: str, screenshot: str):
+    """Open work/03 in JupyterLab, type `body` in place of mixture_mean's TODO, run the cells down to its
+    self-check and return the page and the check cell."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{lab['url']}/lab/tree/work/{TOPIC}.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    task = page.locator(".jp-CodeCell", has_text="def mixture_mean(pi, mu)")
+    source = next(source for _, source in read_cells(lab["course"] / "work" / f"{TOPIC}.ipynb")
+                  if source.startswith("def mixture_mean("))
+    lines = [line for line in source.splitlines()
+             if not line.strip().startswith(("# TODO", "raise NotImplementedError", "return"))]
+    task.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text("\n".join([*lines, f"    {body}"]))
+    page.keyboard.press("Escape")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Above Selected Cell").click()
+    task.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")  # the task's cell ...
+    page.keyboard.press("Shift+Enter")  # ... and its self-check
+    check = page.locator(".jp-CodeCell", has_text="checks.mixture_mean(mixture_mean)")
+    expect(check.locator(".jp-OutputArea-output")).to_have_count(1, timeout=TIMEOUT_MS)
+    check.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / screenshot)
+    return page, check
+
+
+def test_a_right_answer_shows_the_passed_line_and_is_saved_in_the_py_twin(browser, lab):
+    page, check = _solve(browser, lab, "return pi @ mu  # weighted average of the means", "lab_passed.png")
+    shown = check.locator(".jp-OutputArea-output").inner_text().strip()
+    assert re.fullmatch(r"mixture_mean passed \d+ checks\.", shown), shown
+    page.keyboard.press("Control+s")
+    twin = lab["course"] / "work" / f"{TOPIC}.py"
+    deadline = time.monotonic() + 60
+    while "return pi @ mu  # weighted average of the means" not in twin.read_text():
+        assert time.monotonic() < deadline, f"the .py twin was not saved:\n{twin.read_text()}"
+        time.sleep(0.5)
+    page.close()
+
+
+def test_a_wrong_answer_shows_the_checks_message_without_a_traceback(browser, lab):
+    page, check = _solve(browser, lab, "return mu.sum(axis=0)  # adds the means up", "lab_failed.png")
+    shown = check.locator(".jp-OutputArea-output").inner_text()
+    assert shown.startswith("CheckFailure: mixture_mean:"), shown
+    assert "Expected" in shown and "Traceback" not in shown and 'File "' not in shown
+    page.close()
