@@ -20,6 +20,7 @@ import functools
 import io
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -217,7 +218,6 @@ def _child(connection, topic: str, cells: list[tuple[str, str]], only: list[str]
 def prepare_workers():
     """A forkserver that has imported the course and what its notebooks import, so that a child starts fast."""
     context = multiprocessing.get_context("forkserver")
-    os.environ.setdefault("MPLBACKEND", "Agg")  # the server imports pyplot; children never show a figure
     imported = set()
     for topic in topics():
         for node in definitions(ast.parse((SOLUTIONS / f"{topic}.py").read_text(encoding="utf-8"))):
@@ -226,6 +226,17 @@ def prepare_workers():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module)
     context.set_forkserver_preload(["latent_course.progress", *sorted(name for name in imported if name)])
+    # The server imports pyplot and its children never show a figure: Agg there, without changing this process's
+    # environment (a Jupyter kernel started from it later must still show its figures inline).
+    backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if backend is None:
+            del os.environ["MPLBACKEND"]
+        else:
+            os.environ["MPLBACKEND"] = backend
     return context
 
 

@@ -54,7 +54,8 @@ print(f"K = {K} components in D = {D} dimensions, weights {pi}")
 # $$\mathbb{E}[\mathbf{x}] = \mathbb{E}_{z}\big[\mathbb{E}[\mathbf{x} \mid z]\big] = \sum_{k=1}^K \pi_k \boldsymbol\mu_k .$$
 #
 # It is a *weighted average* of the means, not their sum: with weights summing to one, it always lies inside
-# the convex hull of the component means.
+# the convex hull of the component means (the notes' equation
+# [(mixture-mean)](../derivations/03_mixture_moments.md#mixture-mean)).
 
 # %%
 def mixture_mean(pi, mu):
@@ -90,7 +91,8 @@ checks.mixture_mean(mixture_mean)
 # $$\mathrm{Cov}[\mathbf{x}] = \mathbb{E}_z\big[\mathrm{Cov}[\mathbf{x} \mid z]\big] + \mathrm{Cov}_z\big[\mathbb{E}[\mathbf{x} \mid z]\big]
 #   = \sum_k \pi_k \boldsymbol\Sigma_k + \sum_k \pi_k (\boldsymbol\mu_k - \bar{\boldsymbol\mu})(\boldsymbol\mu_k - \bar{\boldsymbol\mu})^\top,$$
 #
-# with $\bar{\boldsymbol\mu} = \mathbb{E}[\mathbf{x}]$. Equivalently, $\mathrm{Cov}[\mathbf{x}] = \sum_k \pi_k(\boldsymbol\Sigma_k + \boldsymbol\mu_k\boldsymbol\mu_k^\top) - \bar{\boldsymbol\mu}\bar{\boldsymbol\mu}^\top$.
+# with $\bar{\boldsymbol\mu} = \mathbb{E}[\mathbf{x}]$ (the notes derive it as equation
+# [(mixture-covariance)](../derivations/03_mixture_moments.md#mixture-covariance)). Equivalently, $\mathrm{Cov}[\mathbf{x}] = \sum_k \pi_k(\boldsymbol\Sigma_k + \boldsymbol\mu_k\boldsymbol\mu_k^\top) - \bar{\boldsymbol\mu}\bar{\boldsymbol\mu}^\top$.
 # Use whichever form you like; `np.einsum` or broadcasting avoids a loop over $k$.
 
 # %%

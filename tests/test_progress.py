@@ -1,12 +1,13 @@
 """Progress: loading a student's notebook, running a topic's checks safely, the table and the notebook's summary."""
 
 import json
+import os
 import textwrap
 
 import jupytext
 import pytest
 
-from latent_course import checks
+from latent_course import checks, progress
 from latent_course.__main__ import main
 from latent_course.course import NOTEBOOKS, SOLUTIONS, topics
 from latent_course.progress import (
@@ -209,3 +210,10 @@ def test_every_notebook_ends_with_its_summary(topic):
     for folder in (SOLUTIONS, NOTEBOOKS):
         cell_type, source = read_cells(folder / f"{topic}.py")[-1]
         assert (cell_type, source) == ("code", f'checks.summary("{topic}")')
+
+
+def test_starting_the_workers_leaves_this_process_environment_alone():
+    # A Jupyter kernel started later from this process (nbval, the lab) must still show its figures inline.
+    before = dict(os.environ)
+    progress.prepare_workers.__wrapped__()
+    assert dict(os.environ) == before
