@@ -7,8 +7,9 @@ of the k x k form (2 nnz k^2 for the full Gram matrices, 2 k^3 / 3 per LU solve,
 ratings take the cheaper L x L form, so this is a k x k-equivalent rate), beside the rate of a large matrix
 product, the machine's practical limit.
 
-Then, when PySpark and Java 17+ are installed (the `spark` extra), the course's ALS-WR against Spark's ALS in local
-mode at 0.9 and 3.7 million ratings: time per iteration, their ratio, the whole fit, test RMSE and peak memory.
+Then, when PySpark and Java 17+ are installed (the `spark` extra), the course's ALS-WR (as topic 06's `als_wr` and
+its planned form `als_wr_planned`) against Spark's ALS in local mode at 0.9 and 3.7 million ratings: time per
+iteration, Spark's time divided by each engine's, the whole fit, test RMSE and peak memory.
 
 Run: python benchmarks/als.py
 """
@@ -76,79 +77,107 @@ table(rows, ["k", "update_factors [s]", "Ridge per row [s]", "ratio", "max diffe
 
 
 
-# The course's ALS-WR (topic 06's `als_wr`, each half-step one call of topic 01's `update_factors`) against Spark's
-# ALS in local mode, on the full synthetic data without the cold-start filter and on a set four times larger: same
-# ratings (each minus the mean training rating), same rank and number of iterations, same held-out test ratings.
-# Time per iteration is (fit with ITERATIONS - fit with 1 iteration) / (ITERATIONS - 1), so that each engine's fixed
-# cost per fit (Spark: planning and caching; both: set-up) is left out; the whole fit is reported too. Peak memory:
-# for the course, its input matrices plus the peak that tracemalloc sees during the fit; for Spark, the peak resident
-# memory of its JVM (VmHWM, which in local mode holds the cached ratings, the factors and the shuffles; it only
-# grows, so the smaller data set is measured first).
-SPARK_RANK, SPARK_LAMBDA, ITERATIONS = 10, 0.1, 10
+# The course's ALS-WR against Spark's ALS in local mode, on the full synthetic data without the cold-start filter and
+# on a set four times larger: same ratings (each minus the mean training rating), same rank and number of iterations,
+# same held-out test ratings. The course's engine in two forms, both from topic 06: `als_wr` (each half-step one call
+# of topic 01's `update_factors`) and `als_wr_planned` (its going-further part: the rows' layout worked out once, as
+# Spark does with its blocks). Each engine runs alone: the course's fits before Spark starts, so that the JVM's
+# threads do not share the cores with them. Time per iteration is (fit with ITERATIONS - fit with 1 iteration) /
+# (ITERATIONS - 1), each the best of REPEAT fits, so that each engine's fixed cost per fit (Spark: planning and
+# caching; the course: the transpose and the plan) is left out; the whole fit is reported too. Peak memory: for the
+# course, its input matrices plus the peak that tracemalloc sees during the fit; for Spark, the peak resident memory of
+# its JVM (VmHWM, which in local mode holds the cached ratings, the factors and the shuffles; it only grows, so the
+# smaller data set is measured first).
+SPARK_RANK, SPARK_LAMBDA, ITERATIONS, REPEAT = 10, 0.1, 10, 3
 SIZES = {"full synthetic data, no cold-start filter": {},
          "4x the ratings and users, 2x the items": {"n_users": 4 * 337_867, "n_items": 2 * 5_899,
                                                     "n_ratings": 4 * 929_606}}
+SPARK = "Spark, local mode"
 
 
-def compare_with_spark(spark, topic06, jvm_peak_mb, size) -> list[str]:
-    """One row of the Spark table: both engines on the synthetic data of the given `size`."""
+def training_and_test(size):
+    """The training ratings minus their mean, the mean, and the test ratings, of the synthetic data of `size`."""
     data, _ = yelp_like_ratings(random_state=0, **size)
     M_all = ratings_matrix(data.triplets)
     M_train, _, test_idx, _, test_values = split_ratings(M_all, n_validation=1, n_test=10_000, random_state=0)
     mu = M_train.data.mean()
     M_train.data -= mu
+    return M_train, mu, test_idx, test_values
+
+
+def measure(fit, factors):
+    """Time per iteration, whole fit and the factors of `fit(n_iterations)`; `factors(result)` gives (Q, P)."""
+    t_one, _ = best_time(lambda: fit(1), repeat=REPEAT)
+    t_all, result = best_time(lambda: fit(ITERATIONS), repeat=REPEAT)
+    return (t_all - t_one) / (ITERATIONS - 1), t_all, factors(result)
+
+
+def course_engines(topic06, M_train) -> dict:
+    """{engine: (time per iteration, whole fit, (Q, P), peak MB)} for both forms of the course's ALS-WR."""
+    inputs = 2 * (M_train.data.nbytes + M_train.indices.nbytes + M_train.indptr.nbytes) / 2**20  # CSR and transpose
+    engines = {}
+    for name, als in [("course, update_factors", topic06.als_wr), ("course, planned", topic06.als_wr_planned)]:
+        def fit(n_iterations, als=als):
+            return als(M_train, SPARK_RANK, SPARK_LAMBDA, n_iterations)
+        tracemalloc.start()
+        fit(ITERATIONS)
+        peak = inputs + tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        engines[name] = (*measure(fit, lambda factors: factors), peak)
+    return engines
+
+
+def spark_engine(spark, topic06, jvm_peak_mb, M_train) -> tuple:
+    """(time per iteration, whole fit, (Q, P), JVM peak MB) of Spark's ALS on the same training ratings."""
     train = M_train.tocoo()
     df = ratings_dataframe(spark, train.row, train.col, train.data)
     df.count()
 
-    def ours(n_iterations):
-        return topic06.als_wr(M_train, SPARK_RANK, SPARK_LAMBDA, n_iterations)
-
-    def theirs(n_iterations):
+    def fit(n_iterations):
         model = topic06.fit_spark_als(df, SPARK_RANK, SPARK_LAMBDA, n_iterations)
         model.userFactors.count()
         return model
 
-    tracemalloc.start()
-    t_ours, (Q, P) = best_time(lambda: ours(ITERATIONS), repeat=1)
-    peak_ours = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    t_ours_1, _ = best_time(lambda: ours(1), repeat=1)
-    theirs(1)  # warm-up: the JVM compiles its code paths on the first fit
-    t_spark_1, _ = best_time(lambda: theirs(1), repeat=1)
-    t_spark, model = best_time(lambda: theirs(ITERATIONS), repeat=1)
-    U = topic06.factors_to_array(model.userFactors.collect(), M_all.shape[0], SPARK_RANK)
-    V = topic06.factors_to_array(model.itemFactors.collect(), M_all.shape[1], SPARK_RANK).T
+    def factors(model):
+        return (topic06.factors_to_array(model.userFactors.collect(), M_train.shape[0], SPARK_RANK),
+                topic06.factors_to_array(model.itemFactors.collect(), M_train.shape[1], SPARK_RANK).T)
+
+    fit(1)  # warm-up: the JVM compiles its code paths on the first fit
+    result = (*measure(fit, factors), jvm_peak_mb())
     df.unpersist()
-    rmse_ours = np.sqrt(np.mean((test_values - mu - predict(test_idx, Q, P)) ** 2))
-    rmse_spark = np.sqrt(np.mean((test_values - mu - predict(test_idx, U, V)) ** 2))
-    per_ours, per_spark = (t_ours - t_ours_1) / (ITERATIONS - 1), (t_spark - t_spark_1) / (ITERATIONS - 1)
-    inputs = 2 * (M_train.data.nbytes + M_train.indices.nbytes + M_train.indptr.nbytes) / 2**20  # CSR and its transpose
-    return [f"{train.nnz:,}", f"{M_all.shape[0]:,}", f"{per_ours:.3f}", f"{per_spark:.3f}",
-            f"{per_spark / per_ours:.1f}", f"{t_ours:.1f}", f"{t_spark:.1f}", f"{rmse_ours:.4f}", f"{rmse_spark:.4f}",
-            f"{inputs + peak_ours:.0f}", f"{jvm_peak_mb():.0f}"]
+    return result
 
 
 def spark_table() -> None:
-    reason = spark_unavailable()
-    if reason is not None:
-        print(f"\nSpark rows skipped: {reason}")
-        return
     topic06 = load_solution("06_matrix_factorization_on_spark")
-    topic06.als_wr.__globals__["topic01"] = solution  # the notebook assigns it in a cell, which the loader skips
-    spark = spark_session("benchmark-als", driver_memory="8g")
-    jvm = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    data = {label: training_and_test(size) for label, size in SIZES.items()}
+    engines = {label: course_engines(topic06, M_train) for label, (M_train, *_) in data.items()}
+    reason = spark_unavailable()
+    if reason is None:
+        spark = spark_session("benchmark-als", driver_memory="8g")
+        jvm = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
 
-    def jvm_peak_mb():
-        status = Path(f"/proc/{jvm}/status").read_text()
-        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+        def jvm_peak_mb():
+            status = Path(f"/proc/{jvm}/status").read_text()
+            return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
-    rows = [[label, *compare_with_spark(spark, topic06, jvm_peak_mb, size)] for label, size in SIZES.items()]
-    spark.stop()
+        for label, (M_train, *_) in data.items():
+            engines[label][SPARK] = spark_engine(spark, topic06, jvm_peak_mb, M_train)
+        spark.stop()
+    rows = []
+    for label, (M_train, mu, test_idx, test_values) in data.items():
+        for name, (per_iteration, whole_fit, (Q, P), peak) in engines[label].items():
+            rmse = np.sqrt(np.mean((test_values - mu - predict(test_idx, Q, P)) ** 2))
+            ratio = f"{engines[label][SPARK][0] / per_iteration:.1f}" if SPARK in engines[label] else "-"
+            rows.append([label, f"{M_train.nnz:,}", f"{M_train.shape[0]:,}", name, f"{per_iteration:.3f}", ratio,
+                         f"{whole_fit:.1f}", f"{rmse:.4f}", f"{peak:,.0f}"])
     print(f"\nALS-WR, rank {SPARK_RANK}, lambda {SPARK_LAMBDA} (Spark's regParam), {ITERATIONS} iterations; Spark in "
-          "local mode (2 threads); test RMSE on 10,000 held-out ratings, in stars")
-    table(rows, ["data", "ratings", "users", "ours [s/it]", "Spark [s/it]", "ratio", "ours fit [s]", "Spark fit [s]",
-                 "RMSE ours", "RMSE Spark", "ours peak MB", "Spark JVM peak MB"])
+          "local mode (2 threads); test RMSE on 10,000 held-out ratings, in stars; Spark / engine = Spark's time per "
+          "iteration divided by the engine's")
+    if reason is not None:
+        print(f"Spark rows skipped: {reason}")
+    table(rows, ["data", "ratings", "users", "engine", "s/iteration", "Spark / engine", "whole fit [s]", "test RMSE",
+                 "peak MB"])
 
 
 spark_table()

@@ -41,15 +41,25 @@ def require_course(directory: Path = SOLUTIONS) -> None:
 
 
 def definitions(tree: ast.Module) -> list[ast.stmt]:
-    """The top-level imports, ``def`` and ``class`` statements of `tree`: all that loading a notebook runs."""
-    return [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))]
+    """All that loading a notebook runs: the top-level imports, ``def`` and ``class`` statements of `tree`, and the
+    assignments ``name = load_solution(...)`` by which a topic uses another topic's functions."""
+    return [node for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)) or _loads_a_topic(node)]
+
+
+def _loads_a_topic(node: ast.stmt) -> bool:
+    """Whether `node` is ``name = load_solution(...)``."""
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "load_solution")
 
 
 def load_solution(name: str, directory: Path = SOLUTIONS) -> types.SimpleNamespace:
     """Return the functions and classes defined in the solved notebook `name`, without running the rest.
 
-    Only the notebook's top-level imports and its ``def`` and ``class`` statements are executed, not its other
-    cells (no data loading, no figures, no training). These statements do run code: the imports, and what a ``def``
+    Only the notebook's top-level imports, its ``def`` and ``class`` statements and its ``name = load_solution(...)``
+    assignments (a topic using another topic's functions) are executed, not its other cells (no data loading, no
+    figures, no training). These statements do run code: the imports, and what a ``def``
     evaluates when it is executed (decorators and default argument values, e.g. ``def f(data=load_ratings(...))``
     would read the file at load time) and a class body. The course's notebooks keep those to constants.
 

@@ -327,29 +327,35 @@ print(f"test RMSE after the round trip: {star_rmse(test_idx, test_values, Q_parq
 # and Spark mostly pays for scheduling its tasks. `benchmarks/als.py` compares the two engines in one process at the
 # scale where one machine's NumPy code starts to hurt: the full synthetic data without the cold-start filter (929,606
 # ratings from 337,867 users; 919,605 of them for training) and a synthetic set four times larger, with rank 10,
-# `regParam` 0.1 and 10 iterations for both, on the same machine. One run on an otherwise idle two-core machine
-# (Spark in local mode with both cores):
+# `regParam` 0.1 and 10 iterations for both, on the same machine, each engine alone on it. The course's ALS-WR
+# appears twice: `als_wr` above, and `als_wr_planned`, the same arithmetic with the rows' layout worked out once (the
+# solved notebook's going-further part). One run on an otherwise idle two-core machine (Spark in local mode with both
+# cores; the course's code on one):
 #
-# | data | ratings | users | course [s/iteration] | Spark [s/iteration] | ratio | test RMSE course / Spark | peak memory course / Spark |
-# |---|---|---|---|---|---|---|---|
-# | full synthetic data | 919,605 | 337,867 | 0.37 | 0.62 | 1.7 | 1.296 / 1.295 | 0.1 GB / 1.6 GB |
-# | 4x ratings and users, 2x items | 3,708,423 | 1,351,468 | 1.80 | 3.16 | 1.8 | 1.263 / 1.260 | 0.4 GB / 3.3 GB |
+# | data | engine | s/iteration | Spark's time / this | whole fit [s] | test RMSE | peak memory |
+# |---|---|---|---|---|---|---|
+# | full synthetic data: 919,605 training ratings, 337,867 users | course, `als_wr` | 0.29 | 2.2 | 2.9 | 1.296 | 0.1 GB |
+# | | course, `als_wr_planned` | 0.14 | 4.6 | 1.4 | 1.296 | 0.1 GB |
+# | | Spark, local mode | 0.62 | 1.0 | 8.3 | 1.295 | 2.5 GB |
+# | 4x ratings and users, 2x items: 3,708,423 and 1,351,468 | course, `als_wr` | 1.73 | 1.3 | 17.2 | 1.263 | 0.4 GB |
+# | | course, `als_wr_planned` | 0.61 | 3.7 | 6.3 | 1.263 | 0.6 GB |
+# | | Spark, local mode | 2.21 | 1.0 | 27.3 | 1.260 | 5.0 GB |
 #
-# Time per iteration leaves out each engine's fixed cost per fit; the whole fits took 3.6 s against 9.3 s and 17.7 s
-# against 36.7 s (on the same machine heavily loaded by other work, the ratios per iteration were 2.0 and 3.0). Peak
-# memory: the course's input matrices plus what its fit allocates, against the peak resident memory of Spark's JVM,
-# which in local mode holds the cached ratings, the factors and the shuffles. The RMSEs are high because these sets
-# keep every cold user, with one or two ratings; both engines agree within 0.003.
+# Time per iteration leaves out each engine's fixed cost per fit (the whole fit includes it). Peak memory: the
+# course's input matrices plus what its fit allocates, against the peak resident memory of Spark's JVM, which in local
+# mode holds the cached ratings, the factors and the shuffles (and keeps what it once took). The RMSEs are high
+# because these sets keep every cold user, with one or two ratings; the engines agree within 0.003. Across runs on
+# this shared machine the ratios moved by about 20 %.
 #
-# Where each wins: on one machine, the course's batched NumPy solves are faster per iteration, by a factor of about 2
-# at these sizes (several times more on the small core above, where Spark's fixed costs dominate), and use an order
-# of magnitude less memory. Spark's cost per iteration includes work that one process does not need (task scheduling, shuffling each
-# block's factors between partitions, converting between the JVM's objects and arrays), which local mode pays
-# without getting anything back. What Spark buys is everything one process cannot do: data larger than one machine's memory (ratings
-# and factors are partitioned across executors and spilled to disk), many machines working on one fit, recovery from
-# a lost worker (lineage and checkpoints), and reading the data where it already lies. The course's code is the right
-# tool up to tens of millions of ratings on one machine; beyond that, or when the ratings live in a cluster, the same
-# model is one `ALS(...)` call away.
+# Where each wins: on one machine, the course's NumPy code is faster per iteration, by a factor of about 4 in its
+# planned form at these sizes (more on the small core above, where Spark's fixed costs dominate), and uses an order
+# of magnitude less memory. Spark's cost per iteration includes work that one process does not need (task
+# scheduling, shuffling each block's factors between partitions, converting between the JVM's objects and arrays),
+# which local mode pays without getting anything back. What Spark buys is everything one process cannot do: data
+# larger than one machine's memory (ratings and factors are partitioned across executors and spilled to disk), many
+# machines working on one fit, recovery from a lost worker (lineage and checkpoints), and reading the data where it
+# already lies. The course's code is the right tool up to tens of millions of ratings on one machine; beyond that, or
+# when the ratings live in a cluster, the same model is one `ALS(...)` call away.
 
 # %%
 spark.stop()

@@ -36,6 +36,26 @@ def test_loads_functions_with_their_imports_without_running_other_cells(tmp_path
     assert sorted(vars(solution)) == ["Model", "helper", "task"]
 
 
+def test_a_topic_that_uses_another_topic_loads_it_too(tmp_path):
+    (tmp_path / "01_base.py").write_text("# %%\ndef double(x):\n    return 2 * x\n")
+    (tmp_path / "02_user.py").write_text(textwrap.dedent(f'''\
+        # %%
+        from pathlib import Path
+
+        from latent_course.course import load_solution
+
+        base = load_solution("01_base", directory=Path({str(tmp_path)!r}))
+        data = base.double(21)  # an ordinary cell: not run when loading
+
+
+        def quadruple(x):
+            return base.double(base.double(x))
+    '''))
+    solution = load_solution("02_user", directory=tmp_path)
+    assert solution.quadruple(3) == 12
+    assert not hasattr(solution, "data")
+
+
 def test_unknown_topic_names_the_available_ones(tmp_path):
     (tmp_path / "01_demo.py").write_text("# %%\n")
     with pytest.raises(FileNotFoundError, match="available: 01_demo"):

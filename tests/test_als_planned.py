@@ -1,0 +1,56 @@
+"""Topic 06, going further: the planned half-steps solve the same ridge regressions as topic 01's update_factors."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from latent_course.course import load_solution
+
+topic01 = load_solution("01_matrix_factorization")
+topic06 = load_solution("06_matrix_factorization_on_spark")
+
+
+def _rows_of_every_length(n_rows, n_columns, longest, random_state):
+    """A sparse matrix whose rows have 0, 1, ..., `longest` ratings (cycling), with explicit zeros among them."""
+    rng = np.random.default_rng(random_state)
+    lengths = np.arange(n_rows) % (longest + 1)
+    rows = np.repeat(np.arange(n_rows), lengths)
+    columns = np.concatenate([rng.choice(n_columns, size=L, replace=False) for L in lengths])
+    values = rng.integers(0, 6, size=rows.size).astype(float)  # 0 is a stored rating, not a missing one
+    return sp.csr_matrix((values, (rows, columns)), shape=(n_rows, n_columns))
+
+
+@pytest.mark.parametrize("k", [1, 4, 7])
+def test_planned_half_step_equals_update_factors_for_rows_of_every_length(k):
+    R = _rows_of_every_length(120, 40, longest=12, random_state=k)
+    F = np.random.default_rng(0).normal(size=(40, k))
+    penalties = np.random.default_rng(1).uniform(0.05, 5.0, size=120)
+    planned = topic06.planned_update_factors(topic06.ridge_plan(R), F, penalties)
+    # checks: elimination-without-pivoting
+    np.testing.assert_allclose(planned, topic01.update_factors(R, F, penalties), rtol=1e-9, atol=1e-12)
+    assert np.all(planned[np.diff(R.indptr) == 0] == 0)
+
+
+def test_the_plan_groups_rows_by_their_number_of_ratings():
+    R = _rows_of_every_length(30, 20, longest=4, random_state=0)
+    groups = topic06.ridge_plan(R)
+    assert [columns.shape[1] for _, columns, _ in groups] == [1, 2, 3, 4]
+    for rows, columns, ratings in groups:
+        for row, row_columns, row_ratings in zip(rows, columns, ratings, strict=True):
+            stored = slice(R.indptr[row], R.indptr[row + 1])
+            assert list(row_columns) == list(R.indices[stored]) and list(row_ratings) == list(R.data[stored])
+    assert sorted(np.concatenate([rows for rows, _, _ in groups])) == list(np.flatnonzero(np.diff(R.indptr)))
+
+
+def test_one_rating_closed_form_is_the_ridge_solution():
+    f, r, lam = np.array([0.3, -1.2, 2.0]), 4.0, 0.7
+    # checks: one-rating-ridge
+    np.testing.assert_allclose(r * f / (f @ f + lam), np.linalg.solve(np.outer(f, f) + lam * np.eye(3), f * r))
+
+
+def test_planned_als_wr_gives_als_wr_s_factors():
+    R = _rows_of_every_length(200, 60, longest=15, random_state=2)
+    Q, P = topic06.als_wr(R, 5, 0.1, n_iterations=4)
+    Q_planned, P_planned = topic06.als_wr_planned(R, 5, 0.1, n_iterations=4)
+    np.testing.assert_allclose(Q_planned, Q, atol=1e-9)
+    np.testing.assert_allclose(P_planned, P, atol=1e-9)
