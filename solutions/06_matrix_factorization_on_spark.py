@@ -347,8 +347,8 @@ print(f"test RMSE after the round trip: {star_rmse(test_idx, test_values, Q_parq
 # * **Short rows solved along the rows.** In the full data 97 % of the users have fewer than $k = 10$ ratings (more
 #   than half have one). A batched `np.linalg.solve` of their small $L \times L$ systems spends most of its time per
 #   matrix in calling LAPACK, not in arithmetic. `solve_stacked_spd` instead runs Gaussian elimination on all the
-#   systems of a group at once: each step is one NumPy operation on arrays with one entry per row. Without pivoting,
-#   which is safe here because the matrices are symmetric positive definite (the notes,
+#   systems of a group at once: each step is one NumPy operation on arrays with one entry per row. It does not
+#   pivot, which is safe here because the matrices are symmetric positive definite (the notes,
 #   [planning the half-steps once](../derivations/06_matrix_factorization_on_spark.md#elimination-without-pivoting)).
 #   Long rows keep the $k \times k$ form and LAPACK, where the arithmetic dominates.
 #
@@ -485,18 +485,19 @@ for data, difference in differences.items():
 # The core above is small: 182,715 ratings, where the course's NumPy code needs a fraction of a second per iteration
 # and Spark mostly pays for scheduling its tasks. `benchmarks/als.py` compares the two engines in one process at the
 # scale where one machine's NumPy code starts to hurt: the full synthetic data without the cold-start filter (929,606
-# ratings from 337,867 users; 919,605 of them for training) and a synthetic set four times larger, with rank 10,
-# `regParam` 0.1 and 10 iterations for both, on the same machine, each engine alone on it. The course's ALS-WR
-# appears twice: `als_wr` above, and `als_wr_planned`, the same arithmetic with the rows' layout worked out once (the
-# solved notebook's going-further part). One run on an otherwise idle two-core machine (Spark in local mode with both
-# cores; the course's code on one):
+# ratings from 337,867 users; 919,605 of them for training) and a synthetic set with four times the ratings and
+# users (3,708,423 training ratings from 1,351,468 users) and twice the restaurants, with rank 10, `regParam` 0.1 and
+# 10 iterations for both, on the same machine, each engine alone on it. The course's ALS-WR appears twice: `als_wr`
+# above, and `als_wr_planned`, the same arithmetic with the rows' layout worked out once (the solved notebook's
+# going-further part). One run on an otherwise idle two-core machine (Spark in local mode with both cores; the
+# course's code on one):
 #
-# | data | engine | s/iteration | Spark's time / this | whole fit [s] | test RMSE | peak memory |
+# | training ratings | engine | s/iteration | Spark's time / this | whole fit [s] | test RMSE | peak memory |
 # |---|---|---|---|---|---|---|
-# | full synthetic data: 919,605 training ratings, 337,867 users | course, `als_wr` | 0.29 | 2.2 | 2.9 | 1.296 | 0.1 GB |
+# | 919,605 | course, `als_wr` | 0.29 | 2.2 | 2.9 | 1.296 | 0.1 GB |
 # | | course, `als_wr_planned` | 0.14 | 4.6 | 1.4 | 1.296 | 0.1 GB |
 # | | Spark, local mode | 0.62 | 1.0 | 8.3 | 1.295 | 2.5 GB |
-# | 4x ratings and users, 2x items: 3,708,423 and 1,351,468 | course, `als_wr` | 1.73 | 1.3 | 17.2 | 1.263 | 0.4 GB |
+# | 3,708,423 | course, `als_wr` | 1.73 | 1.3 | 17.2 | 1.263 | 0.4 GB |
 # | | course, `als_wr_planned` | 0.61 | 3.7 | 6.3 | 1.263 | 0.6 GB |
 # | | Spark, local mode | 2.21 | 1.0 | 27.3 | 1.260 | 5.0 GB |
 #
