@@ -338,23 +338,29 @@ print(f"test RMSE after the round trip: {star_rmse(test_idx, test_values, Q_parq
 # Every call of `update_factors` starts by working out where each row's ratings are and how long each row is, and
 # the answer is the same in every iteration: only the fixed factors change. Spark works out its "in-blocks" and
 # "out-blocks" once, before the first iteration, and reuses them. The course's code can do the same, and two more
-# changes then make each iteration about twice as fast at the scale of the benchmark below:
+# changes then make each iteration two to three times as fast at the scales of the benchmark below:
 #
 # * **Rows grouped by their exact number of ratings.** `ridge_plan(R)` sorts the rows by their number of ratings $L$
 #   and stores, for all rows with the same $L$, their column indices and ratings as one $(b, L)$ table. One
 #   `np.take` (about 1.7 times faster than `F[columns]` for the same rows) then gives the stack of their fixed
 #   vectors, with no padding and no scattering into a padded array.
 # * **Short rows solved along the rows.** In the full data 97 % of the users have fewer than $k = 10$ ratings (more
-#   than half have one). A batched `np.linalg.solve` of their small $L \times L$ systems spends most of its time per
-#   matrix in calling LAPACK, not in arithmetic. `solve_stacked_spd` instead runs Gaussian elimination on all the
-#   systems of a group at once: each step is one NumPy operation on arrays with one entry per row. It does not
-#   pivot, which is safe here because the matrices are symmetric positive definite (the notes,
+#   than half have exactly one). A batched `np.linalg.solve` of their small $L \times L$ systems spends most of its
+#   time per matrix in calling LAPACK, not in arithmetic. `solve_stacked_spd` instead runs Gaussian elimination on
+#   all the systems of a group at once: each step is a few NumPy operations on arrays with one entry per row. That is
+#   why the short rows' stack is laid out as $(L, b, k)$, rows along the second axis, rather than topic 01's
+#   $(b, L, k)$: `G[p]` is then row $p$ of every system at once. It is also why `np.einsum` forms their Gram
+#   matrices: `@` on tiny matrices pays a call per matrix too (at $L = 2$ einsum is about 3.6 times faster, at
+#   $L = 5$ they are even, and for longer rows `@` wins, as topic 01 says). The elimination does not pivot, which
+#   is safe here because the matrices are symmetric positive definite (the notes,
 #   [planning the half-steps once](../derivations/06_matrix_factorization_on_spark.md#elimination-without-pivoting)).
 #   Long rows keep the $k \times k$ form and LAPACK, where the arithmetic dominates.
 #
-# The results are the same factors as `als_wr`'s, to rounding. This code is not what topic 01's task asks for (a
-# student's `update_factors` is the clear version); it shows what it takes to be fast in NumPy: the same arithmetic,
-# with the work that does not change between iterations done once, and fewer, larger calls into compiled code.
+# The results are the same factors as `als_wr`'s, to rounding (for penalties as here; with a tiny $\lambda$ the
+# planned form is the more accurate one, as it never solves a short row in the ill-conditioned $k \times k$ form).
+# This code is not what topic 01's task asks for (a student's `update_factors` is the clear version); it shows what
+# it takes to be fast in NumPy: the same arithmetic, with the work that does not change between iterations done once,
+# and fewer, larger calls into compiled code.
 
 # %% tags=["solution-only"]
 def ridge_plan(R):
@@ -376,8 +382,9 @@ def ridge_plan(R):
     counts = np.diff(R.indptr)
     order = np.argsort(counts, kind="stable")
     lengths, starts = np.unique(counts[order], return_index=True)
+    bounds = np.append(starts, order.size)  # the rows with lengths[g] ratings are order[bounds[g]:bounds[g + 1]]
     groups = []
-    for L, start, stop in zip(lengths, starts, [*starts[1:], order.size], strict=True):
+    for L, start, stop in zip(lengths, bounds[:-1], bounds[1:], strict=True):
         if L > 0:
             rows = order[start:stop]
             stored = R.indptr[rows, None] + np.arange(L)  # (b, L): where each row's ratings are stored
@@ -390,21 +397,21 @@ def solve_stacked_spd(G, y):
 
     Parameters
     ----------
-    G : np.ndarray, shape (L, L, b)
+    G : array_like, shape (L, L, b)
         b symmetric positive definite matrices (so that no pivoting is needed), stacked along the last axis.
-    y : np.ndarray, shape (L, b)
+    y : array_like, shape (L, b)
         Their right-hand sides.
 
     Returns
     -------
-    x : np.ndarray, shape (L, b)
+    x : np.ndarray of float, shape (L, b)
     """
-    G, y = G.copy(), y.copy()
+    G, y = np.array(G, dtype=float), np.array(y, dtype=float)  # copies: the elimination overwrites them
     L = len(y)
     for p in range(L - 1):  # subtract multiples of equation p from the equations below it
-        factors = G[p + 1:, p] / G[p, p]
-        G[p + 1:, p + 1:] -= factors[:, None] * G[p, p + 1:]
-        y[p + 1:] -= factors * y[p]
+        multipliers = G[p + 1:, p] / G[p, p]
+        G[p + 1:, p + 1:] -= multipliers[:, None] * G[p, p + 1:]
+        y[p + 1:] -= multipliers * y[p]
     x = np.empty_like(y)
     for p in reversed(range(L)):  # back substitution
         x[p] = (y[p] - np.einsum("lj,lj->j", G[p, p + 1:], x[p + 1:])) / G[p, p]
@@ -412,22 +419,23 @@ def solve_stacked_spd(G, y):
 
 
 def planned_update_factors(groups, F, penalties):
-    """Topic 01's update_factors(R, F, penalties) from ridge_plan(R): the same ridge regressions, group by group.
+    """Topic 01's update_factors(R, F, penalties) from ridge_plan(R), with one penalty per row (an array, as ALS-WR's).
 
     Parameters
     ----------
     groups : list of (rows, columns, ratings)
         ridge_plan(R) of the matrix R, shape (n, m).
-    F : np.ndarray, shape (m, k)
+    F : array_like, shape (m, k)
         The fixed factors.
-    penalties : np.ndarray, shape (n,)
-        Every row's ridge penalty, greater than 0.
+    penalties : array_like, shape (n,)
+        Every row's ridge penalty, greater than 0; its length gives n.
 
     Returns
     -------
     X : np.ndarray, shape (n, k)
         The same as update_factors(R, F, penalties), to rounding; zeros for rows without ratings.
     """
+    F, penalties = np.asarray(F, dtype=float), np.asarray(penalties, dtype=float)
     k = F.shape[1]
     X = np.zeros((penalties.size, k))
     for rows, columns, ratings in groups:
@@ -447,7 +455,22 @@ def planned_update_factors(groups, F, penalties):
 def als_wr_planned(M, k, reg_lambda, n_iterations=15, random_state=0):
     """als_wr with both half-steps planned once (ridge_plan): the same factors, to rounding.
 
-    Parameters and returns as als_wr.
+    Parameters
+    ----------
+    M : scipy.sparse matrix, shape (N, D)
+        The training ratings as stored entries.
+    k : int
+    reg_lambda : float
+        Every row's penalty is reg_lambda times its number of ratings (Spark's regParam).
+    n_iterations : int
+        Each iteration updates Q, then P.
+    random_state : int
+        Seed of the initial P.
+
+    Returns
+    -------
+    Q : np.ndarray, shape (N, k)
+    P : np.ndarray, shape (k, D)
     """
     M = sp.csr_matrix(M, dtype=float)
     M_columns = M.T.tocsr()

@@ -54,3 +54,21 @@ def test_planned_als_wr_gives_als_wr_s_factors():
     Q_planned, P_planned = topic06.als_wr_planned(R, 5, 0.1, n_iterations=4)
     np.testing.assert_allclose(Q_planned, Q, atol=1e-9)
     np.testing.assert_allclose(P_planned, P, atol=1e-9)
+
+
+def test_a_matrix_without_rows_or_ratings_plans_no_groups():
+    for R in (sp.csr_matrix((0, 5)), sp.csr_matrix((4, 5))):
+        groups = topic06.ridge_plan(R)
+        assert groups == []
+        X = topic06.planned_update_factors(groups, np.ones((5, 3)), np.ones(R.shape[0]))
+        assert X.shape == (R.shape[0], 3) and not X.any()
+
+
+def test_stacked_elimination_takes_integer_systems_and_leaves_them_unchanged():
+    G = np.array([[[4, 2], [2, 3]], [[2, 1], [1, 5]]]).transpose(1, 2, 0)  # two 2 x 2 systems along the last axis
+    y = np.array([[1, 2], [3, 4]])
+    G_before, y_before = G.copy(), y.copy()
+    x = topic06.solve_stacked_spd(G, y)
+    for j in range(2):
+        np.testing.assert_allclose(G[:, :, j] @ x[:, j], y[:, j])
+    assert np.array_equal(G, G_before) and np.array_equal(y, y_before)
