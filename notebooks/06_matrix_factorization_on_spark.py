@@ -346,9 +346,10 @@ print(f"test RMSE after the round trip: {star_rmse(test_idx, test_values, Q_parq
 # course's input matrices plus what its fit allocates, against the peak resident memory of Spark's JVM, which in local
 # mode holds the cached ratings, the factors and the shuffles (and keeps what it once took). The RMSEs are high
 # because these sets keep every cold user, with one or two ratings; the engines agree within 0.003. Across runs on
-# this shared machine the ratios moved by about 20 %.
+# this shared machine the planned form's ratios ranged from 4.6 to 5.1 and from 3.7 to 5.5, mostly through Spark's
+# times.
 #
-# Where each wins: on one machine, the course's NumPy code is faster per iteration, by a factor of about 4 in its
+# Where each wins: on one machine, the course's NumPy code is faster per iteration, by a factor of 4 to 5 in its
 # planned form at these sizes (more on the small core above, where Spark's fixed costs dominate), and uses an order
 # of magnitude less memory. Spark's cost per iteration includes work that one process does not need (task
 # scheduling, shuffling each block's factors between partitions, converting between the JVM's objects and arrays),
