@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_FLAGS ?= --no-browser --ip=127.0.0.1 --allow-root
 
-.PHONY: lab test exercises execute bench book clean
+.PHONY: lab test exercises execute bench book pdf clean
 
 lab: $(VENV)/.installed  # copies new exercises into work/ (never over a file there), prints their status
 	$(BIN)/python -m latent_course lab $(LAB_FLAGS)
@@ -23,6 +23,9 @@ bench: $(VENV)/.installed
 
 book: $(VENV)/.book-installed  # the course as a website in build/book/ (offline, warnings are errors)
 	rm -rf build/book && $(BIN)/python -m sphinx -E -W --keep-going -q -c book . build/book
+
+pdf: book  # the lecture notes as one PDF in build/notes.pdf, printed from the site by Chromium
+	$(BIN)/python book/pdf.py
 
 $(VENV)/.book-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[book]"

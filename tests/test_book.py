@@ -310,3 +310,44 @@ def test_the_folder_reads_without_a_server_math_and_search_included(site, browse
     found = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
     assert (site / "derivations" / f"{topic}.html").as_uri() in found, (word, found)
     page.close()
+
+
+def test_the_notes_print_as_one_pdf_with_a_bookmark_per_topic(site, tmp_path):
+    """`make pdf`: every topic's notes, then the conventions, typeset; links stay inside their own part or go."""
+    try:
+        import playwright  # noqa: F401 - book/pdf.py prints through it
+        from pypdf import PdfReader
+    except ImportError as error:
+        _need("the book extra", f"{error.name} is not installed (pip install -e '.[book]')")
+    if not CHROMIUM.exists():
+        _need("a browser", f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    out = tmp_path / "notes.pdf"
+    printed = subprocess.run([sys.executable, "book/pdf.py", "--out", str(out), "--chromium", str(CHROMIUM)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    reader = PdfReader(out)
+    notes = [ROOT / "derivations" / f"{topic}.md" for topic in topics()] + [ROOT / "derivations" / "README.md"]
+    titles = [path.read_text(encoding="utf-8").splitlines()[0].removeprefix("# ") for path in notes]
+    assert [item.title for item in reader.outline] == titles
+    starts = [reader.get_destination_page_number(item) for item in reader.outline] + [len(reader.pages)]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts), f"parts start on pages {starts}"
+    for title, path, first, stop in zip(titles, notes, starts[:-1], starts[1:], strict=True):
+        text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[first:stop]).replace("’", "'")
+        headings = [line[3:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
+        assert all(" ".join(heading.replace("`", "").split()) in text for heading in headings if "$" not in heading), \
+            f"{title}: a section is missing from its pages"
+        if path.name != "README.md":  # the conventions show the notes' source, $$ included, as code
+            assert not re.search(r"\$\$|\\(mathbf|frac|begin|sum)\b", text), f"{title}: TeX source printed as text"
+    part_of = {page: part for part, (first, stop) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+               for page in range(first, stop)}
+    destinations, links = reader.named_destinations, 0
+    for number, page in enumerate(reader.pages):
+        for annotation in (annotation.get_object() for annotation in page.get("/Annots") or []):
+            action = annotation.get("/A") or {}
+            assert not str(action.get("/URI", "")).startswith("file:"), f"page {number + 1}: a link into the build"
+            if (name := annotation.get("/Dest")) is not None:
+                links += 1
+                target = reader.get_destination_page_number(destinations[name])
+                assert part_of[target] == part_of[number], f"page {number + 1}: {name} leads to another topic"
+    assert links >= len(titles), "the contents lists' links are missing"
+    assert str(ROOT).encode() not in out.read_bytes()
