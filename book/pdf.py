@@ -25,10 +25,14 @@ SITE = ROOT / "build" / "book"
 OUT = ROOT / "build" / "notes.pdf"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-# Keep an equation with its number, a heading with what follows it, and a table or code block in one piece.
+# Keep an equation with its number, a heading with what follows it, and a code block in one piece; fit a wide table
+# to the page (on screen it scrolls), wrapping its cells, code included.
 PRINT_CSS = """
-div.math, mjx-container[display="true"], table, pre, figure { break-inside: avoid; }
+div.math, mjx-container[display="true"], tr, pre, figure { break-inside: avoid; }
 h1, h2, h3 { break-after: avoid; }
+.pst-scrollable-table-container { overflow: visible !important; }
+table { width: 100% !important; table-layout: auto; }
+th, td, td code, th code { white-space: normal !important; overflow-wrap: anywhere; }
 """
 # Unwrap the links that lead to another page of the site (the PDF has no other pages). Give the targets of the links
 # within the page the page's own prefix, so that two pages' "#references" stay apart in the joined PDF. Wait for the
@@ -74,7 +78,8 @@ def print_notes(out: Path = OUT, site: Path = SITE, chromium: str | None = "/usr
             title = page.evaluate(PREPARE, f"part{number}-")
             footer = (f'<div style="font-size: 8px; width: 100%; text-align: center; color: #555;">{title} · page '
                       '<span class="pageNumber"></span> of <span class="totalPages"></span></div>')
-            pdf = page.pdf(format="A4", margin={"top": "16mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
+            pdf = page.pdf(format="A4", scale=0.85,  # the web's type size is large on paper; wide equations fit
+                           margin={"top": "16mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
                            display_header_footer=True, header_template="<div></div>", footer_template=footer)
             writer.append(PdfReader(io.BytesIO(pdf)), outline_item=title)
             titles.append(title)
