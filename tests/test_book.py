@@ -351,3 +351,24 @@ def test_the_notes_print_as_one_pdf_with_a_bookmark_per_topic(site, tmp_path):
                 assert part_of[target] == part_of[number], f"page {number + 1}: {name} leads to another topic"
     assert links >= len(titles), "the contents lists' links are missing"
     assert str(ROOT).encode() not in out.read_bytes()
+
+
+def _pdf_module():
+    """book/pdf.py, loaded as a module (the book folder is configuration, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_pdf", ROOT / "book" / "pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_printing_the_notes_says_what_is_missing(tmp_path):
+    pytest.importorskip("pypdf")
+    pdf = _pdf_module()
+    with pytest.raises(FileNotFoundError, match=r"make book.*derivations/01_matrix_factorization\.html"):
+        pdf.notes_pages(tmp_path)
+    printed = subprocess.run([sys.executable, "book/pdf.py", "--chromium", str(tmp_path / "no-chromium")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 1
+    assert "no Chromium at" in printed.stderr and "apt-get install chromium" in printed.stderr
