@@ -19,12 +19,11 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
+from latent_course.browser import CHROMIUM, CHROMIUM_ARGS
 from latent_course.course import ROOT, topics
 
 SITE = ROOT / "build" / "book"
 OUT = ROOT / "build" / "notes.pdf"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 # Keep an equation with its number, a heading with what follows it, and a code block in one piece; fit a wide table
 # to the page (on screen it scrolls), wrapping its cells, code included.
 PRINT_CSS = """
@@ -63,7 +62,7 @@ def notes_pages(site: Path = SITE) -> list[Path]:
     return pages
 
 
-def print_notes(out: Path = OUT, site: Path = SITE, chromium: str | None = "/usr/bin/chromium") -> list[str]:
+def print_notes(out: Path = OUT, site: Path = SITE, chromium: str | None = str(CHROMIUM)) -> list[str]:
     """Print every notes page and join them into `out`; return the pages' titles, in order."""
     from playwright.sync_api import sync_playwright
 
@@ -93,7 +92,7 @@ def print_notes(out: Path = OUT, site: Path = SITE, chromium: str | None = "/usr
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", str(CHROMIUM)),
                         help="the Chromium to print with; empty for Playwright's own (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=OUT, help="where to write the PDF (default: build/notes.pdf)")
     args = parser.parse_args(argv)

@@ -59,7 +59,7 @@ def load_solution(name: str, directory: Path = SOLUTIONS) -> types.SimpleNamespa
 
     Only the notebook's top-level imports, its ``def`` and ``class`` statements and its ``name = load_solution(...)``
     assignments (a topic using another topic's functions) are executed, not its other cells (no data loading, no
-    figures, no training). These statements do run code: the imports, and what a ``def``
+    figures, no training). These statements do run code: the imports, the other topics they load, and what a ``def``
     evaluates when it is executed (decorators and default argument values, e.g. ``def f(data=load_ratings(...))``
     would read the file at load time) and a class body. The course's notebooks keep those to constants.
 

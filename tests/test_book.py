@@ -23,15 +23,13 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+from latent_course.browser import CHROMIUM, CHROMIUM_ARGS
 from latent_course.course import ROOT, topics
 
 SITE = ROOT / "build" / "book"
 SCREENSHOTS = ROOT / "build" / "screenshots" / "book"
 # The command `make book` runs, with the same options (the Makefile's `book` target).
 BUILD = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-q", "-c", "book", ".", str(SITE)]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 60_000
 # Every equation is typeset: MathJax put its output into each of Sphinx's math elements, with no TeX error, and no
 # TeX source is left in the visible text (outside code, where a notebook may print anything).

@@ -13,16 +13,13 @@ import sys
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
+from latent_course.browser import CHROMIUM, CHROMIUM_ARGS
 from latent_course.course import ROOT
 from latent_course.progress import read_cells
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 TOPIC = "03_mixture_moments"
 TIMEOUT_MS = 120_000
