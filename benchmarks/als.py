@@ -24,10 +24,10 @@ import scipy.sparse as sp
 from _timing import best_time, table
 from sklearn.linear_model import Ridge
 
-from latent_course.course import load_solution
 from latent_course.ratings import yelp_like_ratings
 from latent_course.recommender import cold_start_filter, predict, ratings_matrix, split_ratings
 from latent_course.spark import ratings_dataframe, spark_session, spark_unavailable
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("01_matrix_factorization")
 ratings, _ = yelp_like_ratings(random_state=0)

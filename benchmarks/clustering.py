@@ -21,8 +21,8 @@ from _timing import best_time, table
 from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.mixture import GaussianMixture
 
-from latent_course.course import load_solution
 from latent_course.images import distinct_colours, load_image
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("05_image_clustering")
 image = load_image("flower.jpg")

@@ -3,7 +3,7 @@
 The source folder is the course itself (``sphinx-build -c book . build/book``), so the lecture notes in
 ``derivations/`` and the solved notebooks in ``solutions/`` are rendered where they are, and the relative links
 between them (``../solutions/NN_topic.ipynb``, ``../derivations/NN_topic.md``) stay the ones a Git host shows.
-The topics come from the files (``latent_course.course.topics()``): a new topic needs no edit here.
+The topics come from the files (``latent_course.topics.topics()``): a new topic needs no edit here.
 """
 
 import re
@@ -13,7 +13,8 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 
-from latent_course.course import ROOT, topics
+from latent_course.tools.solutions import ROOT
+from latent_course.topics import topics
 
 project = "latent-course"
 html_title = "latent-course"

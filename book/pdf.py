@@ -19,8 +19,9 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
-from latent_course.browser import CHROMIUM, CHROMIUM_ARGS
-from latent_course.course import ROOT, topics
+from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
+from latent_course.tools.solutions import ROOT
+from latent_course.topics import topics
 
 SITE = ROOT / "build" / "book"
 OUT = ROOT / "build" / "notes.pdf"

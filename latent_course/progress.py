@@ -1,9 +1,8 @@
 """Which tasks pass: load a notebook's functions and run its topic's self-checks, safely, and print the table.
 
-``python -m latent_course progress [FOLDER]`` runs this on a student's ``work/`` folder; the class grader
-(:mod:`latent_course.grading`) runs the same machinery on every submission. A notebook is loaded the way
-:func:`latent_course.course.load_solution` loads a solution (only its imports, ``def`` and ``class`` statements run),
-but cell by cell and tolerantly, since a student's notebook may hold a half-typed cell.
+``python -m latent_course progress [FOLDER]`` runs this on a student's ``work/`` folder. A notebook is loaded by
+:func:`latent_course.notebook.load_functions` (only its imports, ``def`` and ``class`` statements run, cell by cell
+and tolerantly, since a student's notebook may hold a half-typed cell).
 
 The checks run in a child process forked from a server that has already imported the course (so a child starts in
 milliseconds), with a wall-clock limit per task and a memory limit (``resource.RLIMIT_AS``). An endless loop, a
@@ -14,33 +13,24 @@ functions needs the ``if __name__ == "__main__":`` guard (each child imports the
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
-import io
-import json
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import re
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-from IPython.core.inputtransformer2 import TransformerManager
-
 from . import checks
-from .course import SOLUTIONS, definitions, topics
+from .checks._summary import STATUSES, Result, check_namespace, format_table
+from .notebook import first_line, load_functions, read_cells
+from .topics import imports, tasks, topics
 
-__all__ = ["STATUSES", "TASK_TIME_LIMIT", "MEMORY_LIMIT_MB", "Result", "tasks", "read_cells", "parse_cells",
-           "load_functions", "check_namespace", "check_limits", "check_notebook", "check_file", "check_folder",
-           "prepare_workers", "describe_status", "format_table", "main"]
-
-STATUSES = ("passed", "failed", "not started", "error", "timed out")
+__all__ = ["STATUSES", "TASK_TIME_LIMIT", "MEMORY_LIMIT_MB", "Result", "check_limits", "check_notebook",
+           "check_file", "check_folder", "prepare_workers", "main"]
 
 TASK_TIME_LIMIT = 60.0
 """Seconds of wall-clock time one task's check may take in a child process. The course's own solutions need at
@@ -50,138 +40,8 @@ slower and still be right. The self-checks also stop a single call after ``check
 LOAD_TIME_LIMIT = 60.0
 """Seconds for a child process to load a notebook's definitions (imports included) before its first task."""
 
-DEF_LINE = re.compile(r"^\s*def\s+(\w+)", re.MULTILINE)
-
 MEMORY_LIMIT_MB = 2048
 """Address space of a child process, in MiB. The course's imports and checks need about 650 MiB."""
-
-
-@dataclass(frozen=True)
-class Result:
-    """One task's outcome: `status` is one of ``STATUSES``; `detail` the first line of the reason."""
-
-    topic: str
-    task: str
-    status: str
-    detail: str = ""
-
-
-@functools.cache
-def tasks(topic: str, directory: Path = SOLUTIONS) -> tuple[str, ...]:
-    """The task names of `topic` in the order their self-check cells appear in the solved notebook.
-
-    Checks registered for the topic but not called in the notebook come last, in the registry's order.
-    """
-    registered = checks.topic_checks(topic)
-    tree = ast.parse((Path(directory) / f"{topic}.py").read_text(encoding="utf-8"))
-    called = [node.func.attr for statement in tree.body for node in ast.walk(statement)
-              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and isinstance(node.func.value, ast.Name) and node.func.value.id == "checks"
-              and node.func.attr in registered]
-    ordered = dict.fromkeys(called)
-    return tuple(ordered) + tuple(name for name in registered if name not in ordered)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-
-
-def read_cells(path: Path) -> list[tuple[str, str]]:
-    """The ``(cell_type, source)`` of each cell of the notebook at `path` (``.ipynb``, or py:percent ``.py``).
-
-    Raises
-    ------
-    ValueError
-        If an ``.ipynb`` file is not valid JSON or not shaped like a notebook, or a file is not UTF-8 text.
-    """
-    import jupytext
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path.name} is not a text file ({error.reason})") from None
-    if path.suffix != ".ipynb":
-        return [(cell.cell_type, cell.source) for cell in jupytext.reads(text, fmt="py:percent").cells]
-    try:
-        notebook = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path.name} is not a valid notebook (invalid JSON: {error})") from None
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
-        raise ValueError(f"{path.name} is not a valid notebook (no list of cells)")
-    source = [cell.get("source", "") for cell in cells]
-    return [(str(cell.get("cell_type", "")), "".join(text) if isinstance(text, list) else str(text))
-            for cell, text in zip(cells, source, strict=True)]
-
-
-def parse_cells(cells: Iterable[tuple[str, str]]) -> list[tuple[str, ast.Module | SyntaxError]]:
-    """Each code cell's source and its syntax tree (IPython magics become calls), or the cell's ``SyntaxError``."""
-    transformer = TransformerManager()
-    parsed = []
-    for index, (cell_type, source) in enumerate(cells):
-        if cell_type != "code":
-            continue
-        try:
-            parsed.append((source, ast.parse(transformer.transform_cell(source), filename=f"cell {index + 1}")))
-        except SyntaxError as error:
-            parsed.append((source, error))
-    return parsed
-
-
-def load_functions(cells: Iterable[tuple[str, str]]) -> tuple[dict, dict[str, str]]:
-    """Run only the imports, ``def`` and ``class`` statements of each code cell, cell by cell.
-
-    Returns
-    -------
-    namespace : dict
-        What the notebook defines.
-    errors : dict
-        For a name that a cell meant to define but could not (a syntax error in its cell, a decorator that
-        raised), the first line of the reason; the key ``""`` holds errors tied to no name (a failed import).
-    """
-    namespace: dict = {"__name__": "__student__"}
-    errors: dict[str, str] = {}
-    for source, tree in parse_cells(cells):
-        if isinstance(tree, SyntaxError):
-            reason = f"SyntaxError in {tree.filename}, line {tree.lineno}: {tree.msg}"
-            errors.update(dict.fromkeys(DEF_LINE.findall(source) or [""], reason))
-            continue
-        for statement in definitions(tree):
-            try:
-                exec(compile(ast.Module(body=[statement], type_ignores=[]), "<notebook>", "exec"),
-                     namespace)
-            except Exception as error:  # noqa: BLE001 - a student's import or decorator may raise anything
-                name = getattr(statement, "name", "")
-                errors[name] = f"{type(error).__name__} while loading the notebook: {_first_line(error)}"
-    return namespace, errors
-
-
-def _check_one(topic: str, task: str, namespace: dict, errors: dict[str, str]) -> Result:
-    function = namespace.get(task)
-    if function is None:
-        reason = errors.get(task) or f"the notebook defines no function {task} (renamed or deleted?)"
-        if task not in errors and "" in errors:
-            reason += f"; {errors['']}"
-        return Result(topic, task, "error", reason)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            checks.topic_checks(topic)[task](function)
-    except checks.NotImplementedYet as failure:
-        detail = _first_line(failure)  # worth showing only when the stub is another function, called by this one
-        return Result(topic, task, "not started", "" if detail.startswith(f"{task}: not implemented yet") else detail)
-    except checks.CheckFailure as failure:
-        return Result(topic, task, "failed", _first_line(failure))
-    except (Exception, SystemExit) as error:  # noqa: BLE001 - the student's code may raise anything
-        return Result(topic, task, "error", f"{type(error).__name__}: {_first_line(error)}".rstrip(": "))
-    return Result(topic, task, "passed")
-
-
-def check_namespace(topic: str, namespace: dict, errors: dict[str, str] | None = None,
-                    only: Iterable[str] | None = None) -> Iterator[Result]:
-    """Run `topic`'s self-checks on the functions in `namespace`, in this process, one :class:`Result` per task."""
-    for task in (tasks(topic) if only is None else only):
-        yield _check_one(topic, task, namespace, errors or {})
 
 
 # --- child processes -------------------------------------------------------------------------------------------
@@ -210,7 +70,7 @@ def _child(connection, topic: str, cells: list[tuple[str, str]], only: list[str]
     namespace, errors = load_functions(cells)
     for task in only:
         connection.send(("start", task))
-        connection.send(("result", _check_one(topic, task, namespace, errors)))
+        connection.send(("result", next(check_namespace(topic, namespace, errors, only=[task]))))
     connection.close()
 
 
@@ -218,14 +78,7 @@ def _child(connection, topic: str, cells: list[tuple[str, str]], only: list[str]
 def prepare_workers():
     """A forkserver that has imported the course and what its notebooks import, so that a child starts fast."""
     context = multiprocessing.get_context("forkserver")
-    imported = set()
-    for topic in topics():
-        for node in definitions(ast.parse((SOLUTIONS / f"{topic}.py").read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                imported.add(node.module)
-    context.set_forkserver_preload(["latent_course.progress", *sorted(name for name in imported if name)])
+    context.set_forkserver_preload(["latent_course.progress", *imports()])
     # The server imports pyplot and its children never show a figure: Agg there, without changing this process's
     # environment (a Jupyter kernel started from it later must still show its figures inline).
     backend = os.environ.get("MPLBACKEND")
@@ -330,7 +183,7 @@ def check_file(topic: str, path: Path, **limits) -> list[Result]:
     try:
         cells = read_cells(path)
     except (ValueError, OSError) as error:
-        return _not_run(topic, "error", _first_line(error))
+        return _not_run(topic, "error", first_line(error))
     return check_notebook(topic, cells, **limits)
 
 
@@ -352,31 +205,6 @@ def check_folder(folder: Path, *, jobs: int | None = None, **limits) -> list[Res
 
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
         return [result for results in pool.map(run, topics()) for result in results]
-
-
-def describe_status(result: Result) -> str:
-    """``passed``, ``failed: <first line>``, ``error (TypeError: ...)`` and so on, for a table."""
-    return f"{result.status}: {result.detail}" if result.detail else result.status
-
-
-def format_table(results: list[Result], width: int = 110) -> str:
-    """The results as a text table (topic, task, status), a topic's name shown on its first row only, and a total."""
-    if not results:
-        return "no tasks"
-    topic_width = max(len("Topic"), *(len(result.topic) for result in results))
-    task_width = max(len("Task"), *(len(result.task) for result in results))
-    room = max(20, width - topic_width - task_width - 4)
-    lines = [f"{'Topic':<{topic_width}}  {'Task':<{task_width}}  Status"]
-    previous = None
-    for result in results:
-        status = describe_status(result)
-        status = status if len(status) <= room else status[:room - 3] + "..."
-        topic = result.topic if result.topic != previous else ""
-        previous = result.topic
-        lines.append(f"{topic:<{topic_width}}  {result.task:<{task_width}}  {status}".rstrip())
-    passed = sum(result.status == "passed" for result in results)
-    lines.append(f"{passed} of {len(results)} tasks pass")
-    return "\n".join(lines)
 
 
 def main(folder: Path, *, time_limit: float = TASK_TIME_LIMIT, memory_limit_mb: int = MEMORY_LIMIT_MB) -> int:

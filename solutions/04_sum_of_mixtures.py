@@ -29,8 +29,8 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from latent_course import checks
-from latent_course.course import load_solution
 from latent_course.mixtures import Mixture, as_mixture, as_mixture_pair
+from latent_course.notebook import load_topic
 from latent_course.validation import check_matrix, check_positive_int
 
 np.set_printoptions(precision=3, suppress=True)
@@ -224,7 +224,7 @@ plt.show()
 # left, from $\mathbf{x}$'s and $\mathbf{y}$'s on the right. The samples agree too, within 4 standard errors.
 
 # %%
-moments = load_solution("03_mixture_moments")
+moments = load_topic("03_mixture_moments")
 mean_z = moments.mixture_mean(*mixture_z[:2])
 cov_z = moments.mixture_covariance(*mixture_z)
 np.testing.assert_allclose(mean_z, moments.mixture_mean(*mixture_x[:2]) + moments.mixture_mean(*mixture_y[:2]))  # checks: sum-moments-consistency

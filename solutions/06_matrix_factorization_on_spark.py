@@ -31,13 +31,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from latent_course import checks
-from latent_course.course import load_solution
+from latent_course.notebook import load_topic
 from latent_course.ratings import yelp_like_ratings
 from latent_course.recommender import cold_start_filter, predict, ratings_matrix, rmse, split_ratings
 from latent_course.spark import ratings_dataframe
 
 np.set_printoptions(precision=3, suppress=True)
-topic01 = load_solution("01_matrix_factorization")  # topic 01's functions (only their definitions are run)
+topic01 = load_topic("01_matrix_factorization")  # topic 01's functions (only their definitions are run)
 
 # %% [markdown]
 # ## The same data, split and shift as topic 01 (nothing to do here)

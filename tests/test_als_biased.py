@@ -5,9 +5,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 
-from latent_course.course import load_solution
 from latent_course.ratings import load_ratings, yelp_like_ratings
 from latent_course.recommender import cold_start_filter, ratings_matrix, split_ratings
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("01_matrix_factorization")
 

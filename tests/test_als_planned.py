@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 topic01 = load_solution("01_matrix_factorization")
 topic06 = load_solution("06_matrix_factorization_on_spark")

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("02_linear_autoencoder")
 

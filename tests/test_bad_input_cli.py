@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from latent_course.__main__ import main
-from latent_course.course import ROOT, SOLUTIONS, execute_solution
+from latent_course.tools.cli import main
+from latent_course.tools.solutions import ROOT, SOLUTIONS, execute_solution
 
 
 def _run(site, *arguments, cwd):

@@ -5,8 +5,9 @@ import textwrap
 
 import pytest
 
-from latent_course.course import load_solution
-from latent_course.exercises import ExerciseError, MarkerError, exercise_text, generate, read_notebook
+from latent_course.notebook import load_notebook
+from latent_course.tools.exercises import ExerciseError, MarkerError, exercise_text, generate, read_notebook
+from latent_course.tools.solutions import load_solution
 
 SECRET = "secret_answer = 42"
 CODE = textwrap.dedent(f"""\
@@ -180,7 +181,7 @@ def test_load_solution_runs_definitions_and_their_default_arguments_only(tmp_pat
     solution = load_solution("01_demo", directory=tmp_path)
     assert capsys.readouterr().out == "a default value\na class body\n"
     assert solution.task(1) == 3
-    assert "default argument values" in load_solution.__doc__
+    assert "default argument values" in load_notebook.__doc__
 
 
 @pytest.mark.parametrize("name", ["../01_demo", "01_demo.py", "/etc/passwd", "", "02_missing", None])

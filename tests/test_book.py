@@ -23,8 +23,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from latent_course.browser import CHROMIUM, CHROMIUM_ARGS
-from latent_course.course import ROOT, topics
+from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
+from latent_course.tools.solutions import ROOT
+from latent_course.topics import topics
 
 SITE = ROOT / "build" / "book"
 SCREENSHOTS = ROOT / "build" / "screenshots" / "book"

@@ -20,7 +20,7 @@ from checking import assert_one_screen
 
 from latent_course import checks
 from latent_course.checks import _framework
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 from latent_course.validation import check_positive_int
 
 CHECKS = [pytest.param(name, check, id=name) for table in checks.REGISTRY.values() for name, check in table.items()]

@@ -5,7 +5,7 @@ import pytest
 from checking import assert_catches, assert_passes, mutant_params
 
 from latent_course import checks
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("02_linear_autoencoder")
 

@@ -13,7 +13,7 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.mixture import GaussianMixture
 
 from latent_course import checks
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("05_image_clustering")
 

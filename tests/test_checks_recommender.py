@@ -6,8 +6,8 @@ import scipy.sparse as sp
 from checking import assert_catches, assert_passes, mutant_params
 
 from latent_course import checks
-from latent_course.course import load_solution
 from latent_course.recommender import loss
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("01_matrix_factorization")
 TASKS = ["shift_user_mean", "initialize_Q_P", "update_factors", "latent_factor_alternating_optimization",

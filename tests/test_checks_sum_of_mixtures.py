@@ -7,8 +7,8 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from latent_course import checks
-from latent_course.course import load_solution
 from latent_course.mixtures import Mixture, as_mixture, as_mixture_pair
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("04_sum_of_mixtures")
 

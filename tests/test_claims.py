@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from latent_course.course import ROOT, topics
+from latent_course.tools.solutions import ROOT
+from latent_course.topics import topics
 
 NOTES = ROOT / "derivations"
 # Every note's displayed equations carry a label, and its references name an author and a year.

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from latent_course.course import load_solution
 from latent_course.ratings import yelp_like_ratings
 from latent_course.recommender import cold_start_filter, loss, ratings_matrix, split_ratings
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("01_matrix_factorization")
 

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import stats
 
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("03_mixture_moments")
 

@@ -4,7 +4,7 @@ import numpy as np
 from scipy import integrate, stats
 from scipy.special import logsumexp
 
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("04_sum_of_mixtures")
 

@@ -6,8 +6,8 @@ from scipy import stats
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
-from latent_course.course import load_solution
 from latent_course.images import distinct_colours, load_image
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("05_image_clustering")
 

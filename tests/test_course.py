@@ -6,7 +6,9 @@ import jupytext
 import numpy as np
 import pytest
 
-from latent_course.course import NOTEBOOKS, load_solution, topics
+from latent_course.notebook import load_topic
+from latent_course.tools.solutions import NOTEBOOKS, load_solution
+from latent_course.topics import topics
 
 
 def test_loads_functions_with_their_imports_without_running_other_cells(tmp_path):
@@ -42,9 +44,9 @@ def test_a_topic_that_uses_another_topic_loads_it_too(tmp_path):
         # %%
         from pathlib import Path
 
-        from latent_course.course import load_solution
+        from latent_course.notebook import load_topic
 
-        base = load_solution("01_base", directory=Path({str(tmp_path)!r}))
+        base = load_topic("01_base", Path({str(tmp_path)!r}))
         data = base.double(21)  # an ordinary cell: not run when loading
 
 
@@ -54,6 +56,17 @@ def test_a_topic_that_uses_another_topic_loads_it_too(tmp_path):
     solution = load_solution("02_user", directory=tmp_path)
     assert solution.quadruple(3) == 12
     assert not hasattr(solution, "data")
+
+
+def test_load_topic_reads_the_notebook_beside_and_takes_names_only(tmp_path, monkeypatch):
+    (tmp_path / "03_demo.py").write_text("# %%\ndef f(x):\n    return x + 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_topic("03_demo").f(1) == 2
+    with pytest.raises(FileNotFoundError, match="work through that topic first"):
+        load_topic("04_missing")
+    for bad in ("../03_demo", "03_demo/../x", "/etc/passwd", 3):
+        with pytest.raises(ValueError, match="topic's name"):
+            load_topic(bad)
 
 
 def test_unknown_topic_names_the_available_ones(tmp_path):
@@ -76,7 +89,7 @@ def test_topics_are_in_course_order():
 
 
 def test_execute_writes_the_outputs_with_stable_cell_ids(tmp_path):
-    from latent_course.course import execute_solution
+    from latent_course.tools.solutions import execute_solution
 
     (tmp_path / "01_demo.py").write_text("# %% [markdown]\n# A title\n\n# %%\nprint(6 * 7)\n")
     target = execute_solution("01_demo", directory=tmp_path)

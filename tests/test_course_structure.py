@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from latent_course import checks
-from latent_course.course import ROOT, topics
+from latent_course.tools.solutions import ROOT, solution_topics
+from latent_course.topics import topics
 
 MAP_ROW = re.compile(r"^\| (?P<number>\d\d) \|.*$", re.MULTILINE)
 USES_HELPER = re.compile(r"^(from checking import|import checking)\b", re.MULTILINE)
@@ -82,7 +83,7 @@ def topic_problems(root: Path, name: str) -> list[str]:
 
 def orphan_problems(root: Path) -> list[str]:
     """Pieces whose topic has no solution (left behind by a rename or a removal)."""
-    names = topics(root / "solutions")
+    names = solution_topics(root / "solutions")
     numbers = {name[:2] for name in names}
     problems = [f"derivations/{path.name} belongs to no topic: rename or remove it (no solutions/{path.stem}.py)"
                 for path in sorted((root / "derivations").glob("[0-9][0-9]_*.md")) if path.stem not in names]

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from latent_course.exercises import MarkerError, exercise_text, generate, render_pair
+from latent_course.tools.exercises import MarkerError, exercise_text, generate, render_pair
 
 SOLUTION = textwrap.dedent('''\
     # %% [markdown]

@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from latent_course.__main__ import main
-from latent_course.course import NOTEBOOKS, SOLUTIONS
-from latent_course.grading import COLUMNS, find_notebooks, grade, match_topic, pass_rates
-from latent_course.progress import read_cells
+from latent_course.notebook import read_cells
+from latent_course.tools.cli import main
+from latent_course.tools.grading import COLUMNS, find_notebooks, grade, match_topic, pass_rates
+from latent_course.tools.solutions import NOTEBOOKS, SOLUTIONS
 
 TOPIC = "03_mixture_moments"
 OTHER = "05_image_clustering"

@@ -16,9 +16,9 @@ import uuid
 
 import pytest
 
-from latent_course.browser import CHROMIUM, CHROMIUM_ARGS
-from latent_course.course import ROOT
-from latent_course.progress import read_cells
+from latent_course.notebook import read_cells
+from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
+from latent_course.tools.solutions import ROOT
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
 TOPIC = "03_mixture_moments"

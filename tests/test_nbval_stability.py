@@ -12,7 +12,8 @@ import jupytext
 import nbformat
 import pytest
 
-from latent_course.course import SOLUTIONS, topics
+from latent_course.tools.solutions import SOLUTIONS
+from latent_course.topics import topics
 
 MAX_SIGNIFICANT_DIGITS = 6
 """Printed floats are rounded: last digits differ between BLAS builds and CPUs."""

@@ -6,8 +6,9 @@ import jupytext
 import pytest
 
 from latent_course import checks
-from latent_course.course import NOTEBOOKS, SOLUTIONS, load_solution, topics
-from latent_course.exercises import generate
+from latent_course.tools.exercises import generate
+from latent_course.tools.solutions import NOTEBOOKS, SOLUTIONS, load_solution
+from latent_course.topics import topics
 
 TOPICS = topics()
 

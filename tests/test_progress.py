@@ -8,18 +8,13 @@ import jupytext
 import pytest
 
 from latent_course import checks, progress
-from latent_course.__main__ import main
-from latent_course.course import NOTEBOOKS, SOLUTIONS, topics
-from latent_course.progress import (
-    Result,
-    check_folder,
-    check_namespace,
-    check_notebook,
-    format_table,
-    load_functions,
-    read_cells,
-    tasks,
-)
+from latent_course.checks._summary import Result, check_namespace, format_table
+from latent_course.notebook import load_functions, read_cells
+from latent_course.progress import check_folder, check_notebook
+from latent_course.tools.cli import main
+from latent_course.tools.exercises import manifest_text
+from latent_course.tools.solutions import NOTEBOOKS, SOLUTIONS
+from latent_course.topics import tasks, topics
 
 TOPIC = "03_mixture_moments"
 RIGHT_MEAN = "return pi @ mu"
@@ -44,12 +39,16 @@ def statuses(results):
     return {result.task: result.status for result in results}
 
 
-def test_tasks_follow_the_order_of_the_check_cells_in_the_solution(tmp_path):
+def test_tasks_follow_the_order_of_the_check_cells_in_the_notebook():
     assert tasks(TOPIC) == ("mixture_mean", "mixture_covariance")
     for topic in topics():
         assert sorted(tasks(topic)) == sorted(checks.topic_checks(topic))
-    (tmp_path / f"{TOPIC}.py").write_text("# %%\nchecks.mixture_covariance(f)\n\n# %%\nchecks.mixture_mean(g)\n")
-    assert tasks(TOPIC, tmp_path) == ("mixture_covariance", "mixture_mean")
+    swapped = "# %% [markdown]\n# A title\n\n# %%\nchecks.mixture_covariance(f)\n\n# %%\nchecks.mixture_mean(g)\n"
+    assert json.loads(manifest_text({TOPIC: swapped}))["topics"][TOPIC]["tasks"] == ["mixture_covariance",
+                                                                                     "mixture_mean"]
+    only_one = "# %% [markdown]\n# A title\n\n# %%\nchecks.mixture_covariance(f)\n"
+    assert json.loads(manifest_text({TOPIC: only_one}))["topics"][TOPIC]["tasks"] == ["mixture_covariance",
+                                                                                      "mixture_mean"]
 
 
 def test_read_cells_takes_an_ipynb_or_its_py_twin_and_names_a_broken_file(tmp_path):

@@ -7,10 +7,10 @@ import pytest
 from test_course_structure import orphan_problems, topic_problems
 
 from latent_course import checks
-from latent_course.__main__ import main
-from latent_course.course import load_solution
-from latent_course.exercises import generate
-from latent_course.scaffold import add_course_map_row, new_topic
+from latent_course.tools.cli import main
+from latent_course.tools.exercises import generate
+from latent_course.tools.scaffold import add_course_map_row, new_topic
+from latent_course.tools.solutions import load_solution
 
 README = """\
 # A course
@@ -50,7 +50,7 @@ def scaffolded(course):
 def test_writes_every_piece_the_structure_test_requires(scaffolded):
     course, written = scaffolded
     assert sorted(str(path.relative_to(course)) for path in written) == sorted(
-        ["README.md", *[piece for piece in PIECES if piece != f"solutions/{NAME}.ipynb"]])
+        ["README.md", "latent_course/topics.json", *[piece for piece in PIECES if piece != f"solutions/{NAME}.ipynb"]])
     assert topic_problems(course, NAME) == []
     assert not [problem for problem in orphan_problems(course) if "07" in problem]
     assert generate(course / "solutions", course / "notebooks", check=True) == []

@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from latent_course.course import ROOT
+from latent_course.tools.solutions import ROOT
 
 try:
     import tomllib

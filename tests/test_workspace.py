@@ -5,8 +5,17 @@ import shutil
 
 import pytest
 
-from latent_course.course import NOTEBOOKS, ROOT, topics
-from latent_course.workspace import copy_new, format_status, main_status, main_update, resolve_topic, status, update
+from latent_course.tools.solutions import NOTEBOOKS, ROOT
+from latent_course.tools.workspace import (
+    copy_new,
+    format_status,
+    main_status,
+    main_update,
+    resolve_topic,
+    status,
+    update,
+)
+from latent_course.topics import topics
 
 TOPIC = "03_mixture_moments"
 NOW = datetime.datetime(2026, 3, 14, 9, 26, 53)
@@ -136,7 +145,7 @@ def test_the_course_tools_ignore_work():
 
 def test_the_check_of_the_exercises_points_to_solutions_and_never_invites_overwriting(tmp_path, course, capsys,
                                                                                      monkeypatch):
-    import latent_course.__main__ as command
+    import latent_course.tools.cli as command
 
     (course / f"{TOPIC}.py").write_text("# %%\nmy own edit\n")
     monkeypatch.setattr(command, "NOTEBOOKS", course)

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
 
 from ._framework import CheckFailure, NotImplementedYet, show_failures_without_traceback
+from ._registry import REGISTRY, topic_checks
 from ._summary import summary
-
-REGISTRY: dict[str, dict[str, Callable]] = {}
-"""For each topic, its checks by task name, in the order of the module's ``__all__``."""
 
 
 def _register_topic_modules() -> list[str]:
@@ -39,21 +36,6 @@ def _register_topic_modules() -> list[str]:
             globals()[name] = REGISTRY[topic][name] = getattr(module, name)
             names.append(name)
     return names
-
-
-def topic_checks(topic: str) -> dict[str, Callable]:
-    """The checks of `topic` by task name, e.g. ``{"mixture_mean": checks.mixture_mean, ...}``.
-
-    Raises
-    ------
-    KeyError
-        If no check module declares `topic`.
-    """
-    try:
-        return dict(REGISTRY[topic])
-    except KeyError:
-        known = ", ".join(sorted(REGISTRY)) or "none"
-        raise KeyError(f"no check module declares TOPIC = {topic!r} (known topics: {known})") from None
 
 
 show_failures_without_traceback()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._answers import answer
 from ._framework import call, check_close, passed
 
 TOPIC = "03_mixture_moments"
@@ -36,10 +37,12 @@ def _cases():
     yield np.array([1.0]), np.array([[1.5, -2.0]]), np.array([[[2.0, 0.3], [0.3, 1.0]]])
 
 
+@answer
 def _reference_mean(pi, mu):
     return np.average(mu, axis=0, weights=pi)
 
 
+@answer
 def _reference_covariance(pi, mu, sigma):
     D = mu.shape[1]
     within = np.tensordot(pi, sigma, axes=1)
@@ -57,25 +60,29 @@ def _first_match(result, candidates):
     return ""
 
 
-def _mean_hint(result, pi, mu):
+@answer
+def _mean_mistakes(pi, mu):
+    """What the usual mistakes return, each with its hint."""
     K = len(pi)
-    return _first_match(result, [
+    return [
         ("this is the unweighted average of the means; weight each mean by its mixing proportion pi_k.",
          mu.mean(axis=0)),
         ("the means are added up; weight each one by its mixing proportion pi_k (the weights sum to 1).",
          mu.sum(axis=0)),
         ("the weights are divided by K; pi already sums to 1, so the mean is sum_k pi_k mu_k.", pi @ mu / K),
         ("the weights are divided by their sum twice or squared; the mean is sum_k pi_k mu_k.", (pi**2) @ mu),
-    ])
+    ]
 
 
-def _covariance_hint(result, pi, mu, sigma):
+@answer
+def _covariance_mistakes(pi, mu, sigma):
+    """What the usual mistakes return, each with its hint."""
     K, D = mu.shape
     mean = pi @ mu
     within = np.einsum("k,kij->ij", pi, sigma)
     between = np.einsum("k,ki,kj->ij", pi, mu - mean, mu - mean)
     unweighted_mean = mu.mean(axis=0)
-    return _first_match(result, [
+    return [
         ("only the within-component part sum_k pi_k Sigma_k; the spread of the means is missing.", within),
         ("only the between-component part; add the within-component part sum_k pi_k Sigma_k.", between),
         ("this is E[x x^T]; subtract the outer product of the mixture mean, E[x] E[x]^T.",
@@ -91,7 +98,7 @@ def _covariance_hint(result, pi, mu, sigma):
          within + (np.cov(mu, rowvar=False, aweights=pi).reshape(D, D) if K > 1 and np.sum(pi**2) < 1 else between)),
         ("the spread of the means is weighted by pi_k^2; weight each outer product by pi_k once.",
          within + np.einsum("k,ki,kj->ij", pi**2, mu - mean, mu - mean)),
-    ])
+    ]
 
 
 def mixture_mean(function) -> None:
@@ -110,7 +117,7 @@ def mixture_mean(function) -> None:
         inputs = {"pi": pi, "mu": mu}
         result = call(function, **inputs)
         check_close(function, result, _reference_mean(pi, mu), inputs, what="the mixture mean",
-                    why=_mean_hint(result, pi, mu))
+                    why=_first_match(result, _mean_mistakes(pi, mu)))
         n_cases += 1
     passed(function, n_cases)
 
@@ -131,6 +138,6 @@ def mixture_covariance(function) -> None:
         inputs = {"pi": pi, "mu": mu, "sigma": sigma}
         result = call(function, **inputs)
         check_close(function, result, _reference_covariance(pi, mu, sigma), inputs, what="the mixture covariance",
-                    why=_covariance_hint(result, pi, mu, sigma))
+                    why=_first_match(result, _covariance_mistakes(pi, mu, sigma)))
         n_cases += 1
     passed(function, n_cases)

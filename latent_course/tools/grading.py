@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import NOTEBOOKS, topics
-from .progress import (
+from ..notebook import read_cells
+from ..progress import (
     MEMORY_LIMIT_MB,
     STATUSES,
     TASK_TIME_LIMIT,
@@ -27,9 +27,9 @@ from .progress import (
     check_limits,
     check_notebook,
     prepare_workers,
-    read_cells,
-    tasks,
 )
+from ..topics import tasks, topics
+from .solutions import NOTEBOOKS
 
 __all__ = ["COLUMNS", "Row", "find_notebooks", "match_topic", "grade", "write_csv", "pass_rates", "main"]
 

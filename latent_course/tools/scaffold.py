@@ -9,12 +9,14 @@ topic's content. It refuses to write anything if any of these pieces exists alre
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
-from .course import ROOT, execute_solution, topics
-from .exercises import exercise_text, render_pair
+from ..topics import MANIFEST
+from .exercises import exercise_text, manifest_text, render_pair
+from .solutions import ROOT, execute_solution, solution_topics
 
 __all__ = ["NAME", "add_course_map_row", "new_topic", "planned_files"]
 
@@ -157,7 +159,7 @@ import pytest
 from checking import assert_catches, assert_passes, mutant_params
 
 from latent_course import checks
-from latent_course.course import load_solution
+from latent_course.tools.solutions import load_solution
 
 solution = load_solution("<NAME>")
 check = checks.<TASK>
@@ -299,7 +301,7 @@ def new_topic(name: str, title: str, root: Path = ROOT, *, execute: bool = True)
     FileExistsError
         If any piece exists already; then nothing is written.
     """
-    from . import checks  # imported here, not for every command: it imports every topic's check module
+    from .. import checks  # imported here, not for every command: it imports every topic's check module
 
     root = Path(root)
     planned = planned_files(name, title, root)
@@ -312,7 +314,7 @@ def new_topic(name: str, title: str, root: Path = ROOT, *, execute: bool = True)
         raise FileExistsError(f"not overwriting what exists: {listed}; nothing was written")
     if slug in vars(checks):
         raise ValueError(f"latent_course.checks already has a module or name {slug!r}; choose another topic name")
-    taken = [topic for topic in topics(root / "solutions") if topic[:2] == number]
+    taken = [topic for topic in solution_topics(root / "solutions") if topic[:2] == number]
     if taken:
         raise ValueError(f"topic number {number} is taken by {', '.join(taken)}; choose another number")
     readme_path = root / "README.md"
@@ -327,7 +329,12 @@ def new_topic(name: str, title: str, root: Path = ROOT, *, execute: bool = True)
     (root / "notebooks").mkdir(exist_ok=True)
     for suffix, text in render_pair(exercise).items():
         (root / "notebooks" / f"{name}{suffix}").write_text(text, encoding="utf-8")
-    written = [*planned, readme_path, *derived[1:]]
+    manifest = root / "latent_course" / MANIFEST.name
+    entries = json.loads(manifest.read_text(encoding="utf-8"))["topics"] if manifest.is_file() else {}
+    entries.update(json.loads(manifest_text({name: exercise}))["topics"])
+    manifest.write_text(json.dumps({"topics": dict(sorted(entries.items()))}, indent=1, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    written = [*planned, readme_path, *derived[1:], manifest]
     if execute:
         written.append(execute_solution(name, directory=root / "solutions"))
     return written

@@ -15,6 +15,7 @@ must compile.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -22,8 +23,10 @@ import jupytext
 import nbformat
 from jupytext.stringparser import StringParser
 
-__all__ = ["ExerciseError", "MarkerError", "exercise_text", "generate", "read_notebook", "render_pair",
-           "stale_files"]
+from ..notebook import parse_cells
+
+__all__ = ["ExerciseError", "MarkerError", "exercise_text", "generate", "manifest_text", "read_notebook",
+           "render_pair", "stale_files"]
 
 # Jupytext's own cell boundaries in py:percent files, for the comment character "#": "# %%", "#%%", "# %% [markdown]",
 # "# %%% ...", and the bare "# <codecell>" and "# In[ ]:".
@@ -202,24 +205,82 @@ def render_pair(text: str) -> dict[str, str]:
     return {".py": jupytext.writes(notebook, fmt="py:percent"), ".ipynb": jupytext.writes(notebook, fmt="ipynb")}
 
 
-def _planned(solutions: Path, notebooks: Path) -> dict[Path, str]:
+def _title(notebook: nbformat.NotebookNode, topic: str) -> str:
+    """The notebook's first level-1 Markdown heading, or else the topic's name."""
+    headings = (line[2:].strip() for cell in notebook.cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.startswith("# "))
+    return next(headings, topic)
+
+
+def _code_trees(notebook: nbformat.NotebookNode) -> list[ast.Module]:
+    """The syntax trees of the notebook's code cells (as IPython would run them)."""
+    return [tree for _, tree in parse_cells((cell.cell_type, cell.source) for cell in notebook.cells)
+            if isinstance(tree, ast.Module)]
+
+
+def _tasks(topic: str, notebook: nbformat.NotebookNode) -> list[str]:
+    """`topic`'s checks, in the order the notebook calls them (``checks.name(...)``); checks registered for the
+    topic but never called come last, in the registry's order. A topic whose check module this process has not
+    imported (one just scaffolded) has the checks its notebook calls."""
+    from .. import checks
+
+    try:
+        registered = checks.topic_checks(topic)
+    except KeyError:
+        registered = {}
+    called = [node.func.attr for tree in _code_trees(notebook) for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "checks"
+              and (node.func.attr in registered or not registered and node.func.attr != "summary")]
+    ordered = dict.fromkeys(called)
+    return [*ordered, *(name for name in registered if name not in ordered)]
+
+
+def _imports(notebook: nbformat.NotebookNode) -> list[str]:
+    """The modules the notebook imports at the top level of its code cells."""
+    modules = set()
+    for tree in _code_trees(notebook):
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module)
+    return sorted(modules)
+
+
+def manifest_text(exercises: dict[str, str]) -> str:
+    """The manifest the runtime reads (:mod:`latent_course.topics`): for each topic, its title, its tasks and
+    the modules its notebook imports, from the topics' exercise texts (py:percent) by name, in course order."""
+    entries = {}
+    for topic in sorted(exercises):
+        notebook = read_notebook(exercises[topic])
+        entries[topic] = {"title": _title(notebook, topic), "tasks": _tasks(topic, notebook),
+                          "imports": _imports(notebook)}
+    return json.dumps({"topics": entries}, indent=1, ensure_ascii=False) + "\n"
+
+
+def _planned(solutions: Path, notebooks: Path, manifest: Path | None) -> dict[Path, str]:
     sources = sorted(Path(solutions).glob("[0-9][0-9]_*.py"))
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_topic.py) in {solutions}")
-    planned = {}
+    planned, exercises = {}, {}
     for source in sources:
         filename = f"{source.parent.name}/{source.name}"
         try:
             solution = source.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:
             raise ExerciseError(f"{filename}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-        for suffix, content in render_pair(exercise_text(solution, filename=filename)).items():
+        exercises[source.stem] = exercise_text(solution, filename=filename)
+        for suffix, content in render_pair(exercises[source.stem]).items():
             planned[Path(notebooks) / (source.stem + suffix)] = content
+    if manifest is not None:
+        planned[Path(manifest)] = manifest_text(exercises)
     return planned
 
 
-def generate(solutions: Path, notebooks: Path, *, check: bool = False) -> list[Path]:
-    """Write (or, with `check`, compare) every exercise notebook pair.
+def generate(solutions: Path, notebooks: Path, *, check: bool = False, manifest: Path | None = None) -> list[Path]:
+    """Write (or, with `check`, compare) every exercise notebook pair, and the course's manifest at `manifest`
+    if given (see :func:`manifest_text`).
 
     Nothing is written unless every solution converts (see :func:`exercise_text`).
 
@@ -236,12 +297,12 @@ def generate(solutions: Path, notebooks: Path, *, check: bool = False) -> list[P
         The files that were written, or with `check` the files that differ from what would be written
         (missing files and exercise notebooks without a solution included).
     """
-    planned = _planned(solutions, notebooks)
+    planned = _planned(solutions, notebooks, manifest)
     changed = [path for path, content in planned.items()
                if not path.exists() or path.read_text(encoding="utf-8") != content]
     if check:
         return changed + stale_files(planned, notebooks)
-    notebooks.mkdir(parents=True, exist_ok=True)
+    Path(notebooks).mkdir(parents=True, exist_ok=True)
     for path in changed:
         path.write_text(planned[path], encoding="utf-8")
     return changed

@@ -16,8 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from .course import NOTEBOOKS, ROOT, topics
-from .progress import parse_cells, read_cells
+from ..notebook import parse_cells, read_cells
+from ..topics import topics
+from .solutions import NOTEBOOKS, ROOT
 
 __all__ = ["WORK", "SUFFIXES", "copy_new", "status", "update", "resolve_topic", "lab"]
 

@@ -1,0 +1,105 @@
+"""The course's commands. For students: lab, status, update, progress. For instructors: grade, exercises, execute,
+new, release."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..topics import MANIFEST
+from . import scaffold
+from .exercises import ExerciseError, generate
+from .solutions import NOTEBOOKS, ROOT, SOLUTIONS, execute_solution, require_course, solution_topics
+
+
+def _relative(path):
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latent_course", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    exercises = commands.add_parser("exercises", help="generate notebooks/ from solutions/")
+    exercises.add_argument("--check", action="store_true",
+                           help="write nothing; exit 1 if any exercise notebook differs from what would be written")
+    execute = commands.add_parser("execute", help="run solved notebooks and save their outputs")
+    execute.add_argument("names", nargs="*", help="topics such as 03_mixture_moments (default: all)")
+    new = commands.add_parser("new", help="scaffold a topic: solution, check, test, derivation, README row")
+    new.add_argument("name", help="the new topic, e.g. 07_example")
+    new.add_argument("title", help='its title, e.g. "Example"')
+    commands.add_parser("status", help="for each topic: new, up to date in work/, or changed upstream")
+    update = commands.add_parser("update", help="keep your notebook under a dated name and copy the new version")
+    update.add_argument("topics", nargs="+", help="topics such as 03 or 03_mixture_moments")
+    commands.add_parser("lab", help="copy new topics into work/, print the status, start JupyterLab; "
+                        "other options go to JupyterLab")
+    progress = commands.add_parser("progress", help="which tasks pass, for every topic, in a folder of notebooks")
+    progress.add_argument("folder", nargs="?", default=None, help="default: work/")
+    grade = commands.add_parser("grade", help="grade a class: one folder or notebook per student")
+    grade.add_argument("submissions", help="the folder of submissions (only read)")
+    grade.add_argument("--out", default="grades.csv", help="the CSV to write (default: grades.csv)")
+    grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at a time (default: one per core)")
+    for command in (progress, grade):
+        command.add_argument("--time-limit", type=float, default=None, help="seconds per task")
+        command.add_argument("--memory-limit", type=int, default=None, help="MiB per process")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+
+    if args.command in ("status", "update", "lab"):
+        from . import workspace
+
+        if args.command == "lab":
+            workspace.lab(extra)
+        return workspace.main_status() if args.command == "status" else workspace.main_update(args.topics)
+
+    if args.command in ("progress", "grade"):
+        from .. import progress
+        from . import grading, workspace
+
+        limits = {"time_limit": args.time_limit or progress.TASK_TIME_LIMIT,
+                  "memory_limit_mb": args.memory_limit or progress.MEMORY_LIMIT_MB}
+        if args.command == "progress":
+            return progress.main(args.folder or workspace.WORK, **limits)
+        return grading.main(args.submissions, args.out, jobs=args.jobs, **limits)
+
+    if args.command == "new":
+        return scaffold.main(args.name, args.title)
+
+    if args.command in ("exercises", "execute"):
+        try:
+            require_course()
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    if args.command == "exercises":
+        try:
+            changed = generate(SOLUTIONS, NOTEBOOKS, check=args.check, manifest=MANIFEST)
+        except ExerciseError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.check:
+            for path in changed:
+                print(f"{_relative(path)} differs from what the generator makes of solutions/: edit solutions/, "
+                      "never notebooks/ (students: your own notebooks live in work/, which is never checked)",
+                      file=sys.stderr)
+            return 1 if changed else 0
+        for path in changed:
+            print(f"wrote {_relative(path)}")
+        return 0
+
+    unknown = [name for name in args.names if name not in solution_topics()]
+    if unknown:
+        print(f"error: {', '.join(map(repr, unknown))} not a topic; give topic names, "
+              f"one of: {', '.join(solution_topics())}", file=sys.stderr)
+        return 2
+    for name in args.names or solution_topics():
+        print(f"executed {_relative(execute_solution(name))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

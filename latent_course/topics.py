@@ -1,0 +1,60 @@
+"""The course's topics and their tasks, read from the manifest ``topics.json`` beside this module.
+
+The manifest is written by the exercise generator (``python -m latent_course exercises``, which ``--check`` keeps
+in step), so the runtime knows the course without its solved notebooks: in the full course and in a student
+edition alike. A task is a function the student writes, named after its self-check; a topic's tasks are listed in
+the order their self-check cells appear in the notebook.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+__all__ = ["MANIFEST", "manifest", "topics", "tasks", "title", "imports"]
+
+MANIFEST = Path(__file__).with_name("topics.json")
+
+
+@functools.cache
+def manifest() -> dict[str, dict]:
+    """For each topic, in course order: ``{"title": ..., "tasks": [...], "imports": [...]}``."""
+    try:
+        return json.loads(MANIFEST.read_text(encoding="utf-8"))["topics"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"the course's manifest {MANIFEST.name} is missing from the latent_course package: "
+                                "'python -m latent_course exercises' writes it") from None
+
+
+def topics() -> list[str]:
+    """The topic names ``NN_topic`` of the course, in course order."""
+    return list(manifest())
+
+
+def _entry(topic: str) -> dict:
+    try:
+        return manifest()[topic]
+    except (KeyError, TypeError):
+        raise KeyError(f"{topic!r} is not a topic of the course (topics: {', '.join(topics())})") from None
+
+
+def tasks(topic: str) -> tuple[str, ...]:
+    """The task names of `topic`, in the order their self-check cells appear in its notebook.
+
+    Raises
+    ------
+    KeyError
+        If `topic` is not a topic of the course.
+    """
+    return tuple(_entry(topic)["tasks"])
+
+
+def title(topic: str) -> str:
+    """The title of `topic`: the first heading of its notebook."""
+    return _entry(topic)["title"]
+
+
+def imports() -> list[str]:
+    """Every module the course's notebooks import at their top level (what a worker process imports ahead)."""
+    return sorted({module for entry in manifest().values() for module in entry["imports"]})
