@@ -6,11 +6,13 @@ between them (``../solutions/NN_topic.ipynb``, ``../derivations/NN_topic.md``) s
 The topics come from the files (``latent_course.topics.topics()``): a new topic needs no edit here.
 """
 
+import json
 import re
 from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 
 from latent_course.tools.solutions import ROOT
@@ -77,14 +79,25 @@ def _insert_course_map(app, docname, source):
         source[0] = source[0].replace(MARKER, course_map())
 
 
+def _anchor(note: str, label: str) -> str | None:
+    """The HTML id of the equation or claim `label` of a note's Markdown text, or None if it has neither."""
+    if re.search(rf"\$\$\s*\({re.escape(label)}\)\s*$", note, re.MULTILINE):
+        return f"equation-{label}"
+    if re.search(rf"^\({re.escape(label)}\)=\s*$", note, re.MULTILINE):
+        return label
+    return None
+
+
 class CourseLinks(SphinxTransform):
     """Two kinds of the sources' relative links that MyST does not resolve by itself.
 
     * A link to a notebook that is not a page of the site (the exercises in notebooks/) becomes a file download.
       MyST takes every link to an ``.ipynb`` file for a link to a page, because ``.ipynb`` is a source suffix; a file
       outside ``include_patterns`` is not one, so it is offered for download instead, as a Git host offers it.
-    * A link to a labelled equation of a note, ``[the mean](../derivations/03_mixture_moments.md#mixture-mean)``
-      (how a notebook refers to it: on a Git host it opens the note), leads to the equation itself.
+    * A link to a labelled equation or claim of a note,
+      ``[the mean](../derivations/03_mixture_moments.md#mixture-mean)`` (how a notebook refers to it: on a Git host it
+      opens the note), leads to the equation or the claim itself (older MyST versions look for a claim's target
+      among the headings only).
     """
 
     default_priority = 5  # before Sphinx collects the downloads of the page
@@ -96,9 +109,9 @@ class CourseLinks(SphinxTransform):
             if ref["reftarget"] in self.env.found_docs:
                 label = ref.get("reftargetid")
                 source = Path(self.env.doc2path(ref["reftarget"]))
-                if label and re.search(rf"\$\$\s*\({re.escape(label)}\)\s*$", source.read_text(encoding="utf-8"),
-                                       re.MULTILINE):
-                    uri = f"{self.app.builder.get_relative_uri(ref['refdoc'], ref['reftarget'])}#equation-{label}"
+                anchor = _anchor(source.read_text(encoding="utf-8"), label) if label else None
+                if anchor:
+                    uri = f"{self.app.builder.get_relative_uri(ref['refdoc'], ref['reftarget'])}#{anchor}"
                     ref.replace_self(nodes.reference("", "", *ref.children, internal=True, refuri=uri))
                 continue
             files = [f"{ref['reftarget']}{suffix}" for suffix in self.config.source_suffix
@@ -113,9 +126,53 @@ class CourseLinks(SphinxTransform):
                 ref.replace_self(download)
 
 
+# A displayed equation's label, after its closing $$ (MyST's syntax); a reference to it is a link to the label,
+# ``[(label)](#label)``, which the site shows as the equation's number and a Git host as the label.
+EQUATION_LABEL = re.compile(r"\$\$\s*\((?P<label>[a-z][a-z0-9-]*)\)\s*$", re.MULTILINE)
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def bare_equation_labels(text: str, labels: set[str]) -> list[tuple[int, str]]:
+    """The ``(label)`` written as plain text in Markdown `text`, for each of the equation `labels`.
+
+    Such a reference shows the label itself instead of the equation's number, with no link. Code (fenced blocks and
+    inline spans), links, the labels after a closing ``$$`` and MyST targets ``(label)=`` are not references.
+    Returns ``(line number, label)`` pairs, the line counted from 1.
+    """
+    found, fenced = [], False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        line = EQUATION_LABEL.sub("$$", line)
+        line = re.sub(r"`[^`]*`|\[[^\]]*\]\([^)]*\)", "", line)
+        found += [(number, label) for label in re.findall(r"\(([a-z][a-z0-9-]*)\)(?!=)", line) if label in labels]
+    return found
+
+
+def _refuse_bare_equation_labels(app, docname, source):
+    labels = {match["label"] for note in sorted((Path(app.srcdir) / "derivations").glob("*.md"))
+              for match in EQUATION_LABEL.finditer(note.read_text(encoding="utf-8"))}
+    path = Path(app.env.doc2path(docname))
+    if path.suffix == ".ipynb":
+        cells = json.loads(source[0])["cells"]
+        texts = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+    else:
+        texts = [source[0]]
+    bare = [hit for text in texts for hit in bare_equation_labels(text, labels)]
+    if bare:
+        where = ", ".join(f"({label}) on line {number}" for number, label in bare)
+        raise ExtensionError(f"{path.relative_to(app.srcdir)}: {where}: write a reference to an equation as a link, "
+                             "[(label)](#label) (or ../derivations/NN_topic.md#label from another page), so that it "
+                             "shows the equation's number")
+
+
 def setup(app):
     app.add_transform(CourseLinks)
     app.connect("source-read", _insert_course_map)
+    app.connect("source-read", _refuse_bare_equation_labels)
     # The course map is read from the topics on disk: rebuild the landing page every time.
     app.connect("env-get-outdated", lambda app, env, added, changed, removed: [app.config.root_doc])
     return {"parallel_read_safe": True}

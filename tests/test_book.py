@@ -163,33 +163,48 @@ def test_labelled_equations_are_numbered_and_labelled_claims_are_anchors(site):
     assert checked, "no labelled equation or claim found in the notes"
 
 
-def test_links_from_a_notebook_to_an_equation_a_claim_and_an_exercise_resolve(book_extra, tmp_path):
-    """The relative links a notebook writes (they open the files on a Git host) lead to the right places on the site."""
-    (tmp_path / "derivations").mkdir()
-    (tmp_path / "derivations" / "99_demo.md").write_text(
-        "# 99 · Demo\n\nA claim:\n\n(demo-claim)=\nIt holds.\n\n$$x = 1$$ (demo-eq)\n", encoding="utf-8")
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "99_demo.md").write_text(
-        "# Demo notebook\n\n[the equation](../derivations/99_demo.md#demo-eq), "
-        "[the claim](../derivations/99_demo.md#demo-claim), [the exercise](../notebooks/99_demo.ipynb)\n",
+def _demo_site(folder: Path, notebook_text: str) -> subprocess.CompletedProcess:
+    """Build a one-topic site in `folder`: notes with a labelled claim and equation, and a page that refers to them."""
+    (folder / "derivations").mkdir()
+    (folder / "derivations" / "99_demo.md").write_text(
+        "# 99 · Demo\n\nA claim:\n\n(demo-claim)=\nIt holds.\n\n$$x = 1$$ (demo-eq)\n\nBy [(demo-eq)](#demo-eq).\n",
         encoding="utf-8")
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "99_demo.ipynb").write_text(
+    (folder / "solutions").mkdir()
+    (folder / "solutions" / "99_demo.md").write_text(f"# Demo notebook\n\n{notebook_text}\n", encoding="utf-8")
+    (folder / "notebooks").mkdir()
+    (folder / "notebooks" / "99_demo.ipynb").write_text(
         '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "index.md").write_text(
+    (folder / "book").mkdir()
+    (folder / "book" / "index.md").write_text(
         "# Demo\n\n<!-- course map -->\n\n```{toctree}\n/derivations/99_demo\n/solutions/99_demo\n```\n",
         encoding="utf-8")
     # The course map lists the course's real topics, absent here: their links warn, so no -W in this build.
-    built = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-c", str(ROOT / "book"),
-                            "-D", "include_patterns=book/index.md,derivations/*.md,solutions/*.md",
-                            str(tmp_path), str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-c", str(ROOT / "book"),
+                           "-D", "include_patterns=book/index.md,derivations/*.md,solutions/*.md",
+                           str(folder), str(folder / "out")], capture_output=True, text=True, timeout=600)
+
+
+def test_links_from_a_notebook_to_an_equation_a_claim_and_an_exercise_resolve(book_extra, tmp_path):
+    """The relative links a notebook writes (they open the files on a Git host) lead to the right places on the site."""
+    built = _demo_site(tmp_path, "[the equation](../derivations/99_demo.md#demo-eq), "
+                       "[the claim](../derivations/99_demo.md#demo-claim), [the exercise](../notebooks/99_demo.ipynb)")
     assert built.returncode == 0, built.stderr[-3000:]
     page = (tmp_path / "out" / "solutions" / "99_demo.html").read_text(encoding="utf-8")
     assert 'href="../derivations/99_demo.html#equation-demo-eq"' in page
     assert 'href="../derivations/99_demo.html#demo-claim"' in page
     assert re.search(r'href="\.\./_downloads/[0-9a-f]+/99_demo\.ipynb"', page)
     assert "99_demo.md#demo-eq" not in built.stderr  # resolved, not reported as a missing target
+    # Within the notes, [(label)](#label) shows the equation's number, linked.
+    notes = (tmp_path / "out" / "derivations" / "99_demo.html").read_text(encoding="utf-8")
+    assert re.search(r'By <a class="reference internal" href="#equation-demo-eq">\(1\)</a>', notes), notes[-2000:]
+
+
+def test_a_bare_equation_label_fails_the_build(book_extra, tmp_path):
+    """``(demo-eq)`` as plain text would show the label where the equation's number belongs: the build stops."""
+    built = _demo_site(tmp_path, "As (demo-eq) says; `(demo-eq)` in code and (demo-claim), a claim, are no references.")
+    assert built.returncode != 0
+    assert "solutions/99_demo.md: (demo-eq) on line 3:" in built.stderr, built.stderr[-3000:]
+    assert "[(label)](#label)" in built.stderr and "demo-claim" not in built.stderr
 
 
 @pytest.fixture(scope="module")
