@@ -40,9 +40,15 @@ mathjax_path = "mathjax/tex-chtml-full.js"
 # An unknown macro is an error (typeset as one, which the browser test finds), not red text.
 mathjax3_config = {"tex": {"packages": {"[-]": ["noundefined"]}}}
 html_static_path = ["_static"]
+html_js_files = [("course.js", {"defer": "defer"})]  # equations fitted to their column
+html_css_files = ["course.css"]
 html_extra_path = ["_extra"]  # index.html at the site's root, which leads to the landing page
 html_theme = "sphinx_book_theme"
-html_theme_options = {"show_toc_level": 2, "use_download_button": True, "home_page_in_toc": True}
+# No header band above the page: the book theme's toggles are the article header's. Since pydata-sphinx-theme 0.16
+# a default navbar_persistent (its search field) adds a band with a second, hidden set of sidebar toggles, and the
+# themes' scripts bind the first toggle in the page, so the visible ones did nothing at any width.
+html_theme_options = {"show_toc_level": 2, "use_download_button": True, "home_page_in_toc": True,
+                      "navbar_persistent": []}
 html_context = {"default_mode": "light"}  # without it the theme logs an error on a reader's first visit
 
 MARKER = "<!-- course map -->"
@@ -58,7 +64,7 @@ def _title(topic: str) -> str:
 
 def course_map() -> str:
     """The landing page's table of topics and the navigation's per-topic sections, as MyST Markdown."""
-    rows = ["| # | Lecture notes | Solved, with outputs | To download and fill in |", "|---|---|---|---|"]
+    rows = ["| Topic | Lecture notes | Solved, with outputs | To download and fill in |", "|---|---|---|---|"]
     sections = []
     for topic in topics():
         title = _title(topic)

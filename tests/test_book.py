@@ -292,6 +292,91 @@ def test_every_page_reads_well_in_a_browser(site, served, browser):
     assert len(list(SCREENSHOTS.glob("*.jpg"))) == len(pages)
 
 
+# A phone, a tablet (both below the theme's 992 px, where the sidebars become pop-ups) and a laptop.
+WIDTHS = {"phone": 390, "tablet": 800, "laptop": 1366}
+# The links of `selector` that a reader can click: shown, inside the window once scrolled to, and not covered.
+CLICKABLE = """selector => Array.from(document.querySelectorAll(selector)).filter(link => {
+    link.scrollIntoView({block: 'center'});
+    const box = link.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= 0 || box.left >= innerWidth) return false;
+    const hit = document.elementFromPoint((box.left + box.right) / 2, (box.top + box.bottom) / 2);
+    return hit !== null && (hit === link || link.contains(hit));
+}).map(link => new URL(link.href).pathname.split('/').slice(-2).join('/'))"""
+
+
+def _topic_pages() -> list[str]:
+    return [f"{folder}/{topic}.html" for topic in topics() for folder in ("derivations", "solutions")]
+
+
+@pytest.mark.parametrize("width", [WIDTHS["phone"], WIDTHS["tablet"]], ids=["phone", "tablet"])
+def test_on_a_phone_and_a_tablet_the_menu_and_the_contents_open(served, browser, width):
+    """Under 992 px both sidebars are hidden; their buttons open them, and the menu lists every topic's two pages."""
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    page.goto(urljoin(served, f"derivations/{topics()[-1]}.html"))
+    menu, contents = ".bd-sidebar-primary a[href]", ".bd-sidebar-secondary a[href]"
+    assert not page.evaluate(CLICKABLE, menu) and not page.evaluate(CLICKABLE, contents)
+    page.locator(".primary-toggle:visible").click()
+    page.wait_for_timeout(500)  # the slide-in
+    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu)), "the menu does not list every topic's pages"
+    page.screenshot(path=str(SCREENSHOTS.parent / f"menu-{width}px.png"))
+    page.keyboard.press("Escape")
+    page.goto(page.url)
+    page.locator(".secondary-toggle:visible").click()
+    page.wait_for_timeout(500)
+    sections = page.evaluate(CLICKABLE, contents)
+    assert len(sections) == len(page.locator("article h2").all()), sections
+    page.close()
+
+
+def test_on_a_laptop_the_menu_button_collapses_and_restores_the_sidebar(served, browser):
+    page = browser.new_page(viewport={"width": WIDTHS["laptop"], "height": 900})
+    page.goto(urljoin(served, f"derivations/{topics()[0]}.html"))
+    menu = ".bd-sidebar-primary a[href]"
+    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu))
+    page.locator(".primary-toggle:visible").click()
+    page.wait_for_timeout(500)
+    assert not page.evaluate(CLICKABLE, menu), "the sidebar stays after its button was pressed"
+    page.locator(".primary-toggle:visible").click()
+    page.wait_for_timeout(500)
+    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu))
+    page.close()
+
+
+# What is wider than its column: a displayed equation (its box would scroll, or its number overlap it), a table, and
+# the page itself (it would scroll sideways).
+OVERFLOWS = """async () => {
+    if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+    const article = document.querySelector('article.bd-article');
+    const right = article.getBoundingClientRect().right - parseFloat(getComputedStyle(article).paddingRight);
+    const wide = [];
+    for (const box of document.querySelectorAll('div.math mjx-container')) {
+        const math = box.firstElementChild.getBoundingClientRect(), own = box.getBoundingClientRect();
+        if (box.scrollWidth > box.clientWidth + 1 || math.left < own.left - 1 || math.right > own.right + 1)
+            wide.push(`equation ${box.closest('div.math').id}: ${Math.round(math.width)} px in ${box.clientWidth} px`);
+    }
+    for (const table of article.querySelectorAll('table')) {
+        const box = table.getBoundingClientRect();
+        if (box.right > right + 1)
+            wide.push(`table "${table.rows[0].cells[0].innerText}": ends ${Math.round(box.right - right)} px too far`);
+    }
+    if (document.documentElement.scrollWidth > innerWidth)
+        wide.push(`the page: ${document.documentElement.scrollWidth} px in ${innerWidth} px`);
+    return wide;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_no_equation_or_table_is_wider_than_its_column(site, served, browser, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    wide = []
+    for name in ["book/index.html"] + [f"derivations/{topic}.html" for topic in topics()]:
+        page.goto(urljoin(served, name))
+        wide += [f"{name}: {item}" for item in page.evaluate(OVERFLOWS)]
+    page.close()
+    assert not wide, "\n".join(wide)
+
+
 def test_the_site_root_leads_to_the_landing_page(site, served, browser):
     page = browser.new_page()
     page.goto(served)

@@ -1,0 +1,82 @@
+/* The course site's own behaviour, on every page.
+ *
+ * A displayed equation wider than its column is typeset smaller, just enough to fit, down to half its size; one that
+ * would need less than half keeps half and scrolls within its own box. Inline math wider than its paragraph (a long
+ * formula on a phone) is made smaller the same way. The fit is redone when the width changes (a phone turned, a
+ * window resized, the page laid out for print).
+ *
+ * A text table's columns share its width by how much text they hold (a column of short names stays narrow, a column
+ * of explanations gets the room), and each cell with text gets its column's heading (data-heading), which a phone
+ * shows before the cell's text (course.css lays each row out as a block there, without the empty cells).
+ */
+"use strict";
+
+const SMALLEST = 0.5;
+
+function fitEquations() {
+  for (const box of document.querySelectorAll("mjx-container")) {
+    // MathJax sets the size it typesets at on the element itself: keep it, to start from it on every fit.
+    if (box.dataset.typesetSize === undefined) {
+      box.dataset.typesetSize = box.style.fontSize;
+    }
+    box.style.fontSize = box.dataset.typesetSize;
+    let room = box.clientWidth;
+    let need = box.scrollWidth;
+    if (box.getAttribute("display") !== "true") {
+      // Inline math: the room is the width of the block it stands in (a paragraph, a list item, a cell).
+      let block = box.parentElement;
+      while (getComputedStyle(block).display.startsWith("inline")) {
+        block = block.parentElement;
+      }
+      const style = getComputedStyle(block);
+      room = block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      need = box.getBoundingClientRect().width;
+    }
+    if (need > room) {
+      const full = parseFloat(getComputedStyle(box).fontSize);
+      // 1 % to spare, so that rounding never leaves a scroll bar of a pixel.
+      box.style.fontSize = `${full * Math.max(SMALLEST, (0.99 * room) / need)}px`;
+    }
+  }
+}
+
+const NARROWEST_COLUMN = 0.08;
+
+function layOutTables() {
+  for (const table of document.querySelectorAll("article table.table")) {
+    const headings = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
+    const text = headings.map((heading) => heading.length);
+    for (const row of table.querySelectorAll("tbody tr")) {
+      Array.from(row.cells).forEach((cell, column) => {
+        const length = cell.textContent.trim().length;
+        if (headings[column] && length > 0) {
+          cell.dataset.heading = headings[column];
+        }
+        text[column] = (text[column] || 0) + length;
+      });
+    }
+    const total = text.reduce((sum, length) => sum + length, 0);
+    if (total > 0 && text.length > 1) {
+      const colgroup = document.createElement("colgroup");
+      for (const length of text) {
+        const col = document.createElement("col");
+        col.style.width = `${100 * Math.max(NARROWEST_COLUMN, length / total)}%`;
+        colgroup.append(col);
+      }
+      table.prepend(colgroup);
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  layOutTables();
+  if (window.MathJax && MathJax.startup) {
+    MathJax.startup.promise.then(fitEquations);
+  }
+  let pending = null;
+  window.addEventListener("resize", () => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(fitEquations);
+  });
+  window.matchMedia("print").addEventListener("change", fitEquations);
+});
