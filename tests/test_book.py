@@ -412,7 +412,8 @@ def test_the_folder_reads_without_a_server_math_and_search_included(site, browse
 
 
 def test_the_notes_print_as_one_pdf_with_a_bookmark_per_topic(site, tmp_path):
-    """`make pdf`: every topic's notes, then the conventions, typeset; links stay inside their own part or go."""
+    """`make pdf`: a title page, one contents, every topic's notes, then the conventions as an appendix, typeset and
+    numbered across the file; no equation wider than the printed column; links stay in the PDF."""
     try:
         import playwright  # noqa: F401 - book/pdf.py prints through it
         from pypdf import PdfReader
@@ -424,31 +425,58 @@ def test_the_notes_print_as_one_pdf_with_a_bookmark_per_topic(site, tmp_path):
     printed = subprocess.run([sys.executable, "book/pdf.py", "--out", str(out), "--chromium", str(CHROMIUM)],
                              cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert printed.returncode == 0, printed.stderr[-3000:]
+    # Measured on each page as it is printed (the page laid out as wide as the printed column): every displayed
+    # equation fits, and the widest fills most of the column (the measure saw the equations).
+    widest = float(re.search(r"widest displayed equation: ([\d.]+)% of the printed column", printed.stdout)[1])
+    assert 50 < widest <= 100, printed.stdout
     reader = PdfReader(out)
+    pages = [" ".join(page.extract_text().split()).replace("’", "'") for page in reader.pages]
     notes = [ROOT / "derivations" / f"{topic}.md" for topic in topics()] + [ROOT / "derivations" / "README.md"]
     titles = [path.read_text(encoding="utf-8").splitlines()[0].removeprefix("# ") for path in notes]
     assert [item.title for item in reader.outline] == titles
     starts = [reader.get_destination_page_number(item) for item in reader.outline] + [len(reader.pages)]
-    assert starts == sorted(starts) and len(set(starts)) == len(starts), f"parts start on pages {starts}"
+    assert starts[0] == 2 and starts == sorted(starts) and len(set(starts)) == len(starts), f"parts start on {starts}"
+    # The title page, then one contents that gives every part's first page as the footers number it.
+    assert "latent-course" in pages[0] and "Lecture notes" in pages[0]
+    assert pages[1].startswith("Contents") and not any(page.startswith("Contents") for page in pages[2:])
+    for title, start in zip(titles, starts, strict=False):
+        assert re.search(rf"{re.escape(title)} [._ ]*{start + 1}\b", pages[1]), (title, start + 1, pages[1])
+    # Page numbers run across the whole file (the title page has none).
+    for number, text in enumerate(pages[1:], start=2):
+        assert f"page {number} of {len(pages)}" in text, f"page {number} is not numbered as such: {text[-120:]}"
     for title, path, first, stop in zip(titles, notes, starts[:-1], starts[1:], strict=True):
-        text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[first:stop]).replace("’", "'")
+        text = " ".join(pages[first:stop])
         headings = [line[3:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
         assert all(" ".join(heading.replace("`", "").split()) in text for heading in headings if "$" not in heading), \
             f"{title}: a section is missing from its pages"
         if path.name != "README.md":  # the conventions show the notes' source, $$ included, as code
             assert not re.search(r"\$\$|\\(mathbf|frac|begin|sum)\b", text), f"{title}: TeX source printed as text"
+    # Links: within a part to its own anchors, to another part's first page (the conventions, another topic's
+    # notes), and from the contents to every part; nothing into the build folder or to a placeholder address.
     part_of = {page: part for part, (first, stop) in enumerate(zip(starts[:-1], starts[1:], strict=True))
                for page in range(first, stop)}
-    destinations, links = reader.named_destinations, 0
+    page_numbers = {page.indirect_reference.idnum: number for number, page in enumerate(reader.pages)}
+    destinations, within, across, contents = reader.named_destinations, 0, set(), []
     for number, page in enumerate(reader.pages):
         for annotation in (annotation.get_object() for annotation in page.get("/Annots") or []):
-            action = annotation.get("/A") or {}
-            assert not str(action.get("/URI", "")).startswith("file:"), f"page {number + 1}: a link into the build"
-            if (name := annotation.get("/Dest")) is not None:
-                links += 1
+            uri = str((annotation.get("/A") or {}).get("/URI", ""))
+            assert not uri.startswith("file:") and ".invalid" not in uri, f"page {number + 1}: a link to {uri}"
+            if (name := annotation.get("/Dest")) is None:
+                continue
+            if isinstance(name, str):
                 target = reader.get_destination_page_number(destinations[name])
                 assert part_of[target] == part_of[number], f"page {number + 1}: {name} leads to another topic"
-    assert links >= len(titles), "the contents lists' links are missing"
+                within += 1
+                continue
+            target = page_numbers[name[0].idnum]
+            assert target in starts, f"page {number + 1}: a link to page {target + 1}, inside a part"
+            if number == 1:
+                contents.append(target)
+            else:
+                across.add((part_of[number], target))
+    assert contents == starts[:-1], "the contents do not link every part"
+    assert within >= len(titles), "the notes' own contents lists' links are missing"
+    assert (0, starts[-2]) in across, "the first topic's notes do not link the conventions (the appendix)"
     assert str(ROOT).encode() not in out.read_bytes()
 
 
@@ -458,6 +486,7 @@ def _pdf_module():
 
     spec = importlib.util.spec_from_file_location("book_pdf", ROOT / "book" / "pdf.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
     spec.loader.exec_module(module)
     return module
 

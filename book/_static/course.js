@@ -5,8 +5,8 @@
  * formula on a phone) is made smaller the same way. The fit is redone when the width changes (a phone turned, a
  * window resized, the page laid out for print).
  *
- * A text table's columns share its width by how much text they hold (a column of short names stays narrow, a column
- * of explanations gets the room), and each cell with text gets its column's heading (data-heading), which a phone
+ * In a text table, long names in code may break between their words, so that a column of names does not take the
+ * room of a column of explanations; and each cell with text gets its column's heading (data-heading), which a phone
  * shows before the cell's text (course.css lays each row out as a block there, without the empty cells).
  */
 "use strict";
@@ -40,30 +40,34 @@ function fitEquations() {
   }
 }
 
-const NARROWEST_COLUMN = 0.08;
+// Let a long name in a table's code break where its words meet: after an underscore or a dot followed by a name,
+// before a capital that follows a small letter (intermediate|Storage|Level, cold_|start_|filter).
+function allowBreaksInCode(table) {
+  for (const code of table.querySelectorAll("code")) {
+    const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+    const texts = [];
+    while (walker.nextNode()) {
+      texts.push(walker.currentNode);
+    }
+    for (const text of texts) {
+      const pieces = text.data.split(/(?<=_)(?=\w)|(?<=\.)(?=[A-Za-z])|(?<=[a-z])(?=[A-Z])/);
+      if (pieces.length > 1) {
+        text.replaceWith(...pieces.flatMap((piece, index) => (index ? [document.createElement("wbr"), piece] : [piece])));
+      }
+    }
+  }
+}
 
 function layOutTables() {
   for (const table of document.querySelectorAll("article table.table")) {
+    allowBreaksInCode(table);
     const headings = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
-    const text = headings.map((heading) => heading.length);
     for (const row of table.querySelectorAll("tbody tr")) {
       Array.from(row.cells).forEach((cell, column) => {
-        const length = cell.textContent.trim().length;
-        if (headings[column] && length > 0) {
+        if (headings[column] && cell.textContent.trim()) {
           cell.dataset.heading = headings[column];
         }
-        text[column] = (text[column] || 0) + length;
       });
-    }
-    const total = text.reduce((sum, length) => sum + length, 0);
-    if (total > 0 && text.length > 1) {
-      const colgroup = document.createElement("colgroup");
-      for (const length of text) {
-        const col = document.createElement("col");
-        col.style.width = `${100 * Math.max(NARROWEST_COLUMN, length / total)}%`;
-        colgroup.append(col);
-      }
-      table.prepend(colgroup);
     }
   }
 }
