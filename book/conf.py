@@ -42,6 +42,7 @@ mathjax3_config = {"tex": {"packages": {"[-]": ["noundefined"]}}}
 html_static_path = ["_static"]
 html_js_files = [("course.js", {"defer": "defer"})]  # equations fitted to their column
 html_css_files = ["course.css"]
+html_favicon = "_static/favicon.svg"  # without one, browsers ask for /favicon.ico and log its 404
 html_extra_path = ["_extra"]  # index.html at the site's root, which leads to the landing page
 html_theme = "sphinx_book_theme"
 # No header band above the page: the book theme's toggles are the article header's. Since pydata-sphinx-theme 0.16
@@ -175,10 +176,21 @@ def _refuse_bare_equation_labels(app, docname, source):
                              "shows the equation's number")
 
 
+def _distinct_titles(app, doctree):
+    """Title a topic's two pages apart: "Notes 02 · ..." and "Solved 02 · ..." in the browser's tab, the search results
+    and the previous / next links (each page's own heading stays as written)."""
+    kind = {"derivations": "Notes", "solutions": "Solved"}.get(app.env.docname.partition("/")[0])
+    if kind and re.match(r"\d\d_", app.env.docname.partition("/")[2]):
+        for titles in (app.env.titles, app.env.longtitles):
+            title = titles[app.env.docname]
+            titles[app.env.docname] = nodes.title("", f"{kind} ", *(child.deepcopy() for child in title.children))
+
+
 def setup(app):
     app.add_transform(CourseLinks)
     app.connect("source-read", _insert_course_map)
     app.connect("source-read", _refuse_bare_equation_labels)
+    app.connect("doctree-read", _distinct_titles, priority=900)  # after Sphinx has collected the titles
     # The course map is read from the topics on disk: rebuild the landing page every time.
     app.connect("env-get-outdated", lambda app, env, added, changed, removed: [app.config.root_doc])
     return {"parallel_read_safe": True}

@@ -377,6 +377,32 @@ def test_no_equation_or_table_is_wider_than_its_column(site, served, browser, wi
     assert not wide, "\n".join(wide)
 
 
+def test_search_results_have_distinct_titles_and_quote_the_article(site, served, browser):
+    """A topic's notes and solved notebook are told apart ("Notes 03 · ...", "Solved 03 · ...") in the browser's tab
+    and in the results, and a result's snippet is the page's text: not the frame's buttons, not raw TeX."""
+    titles = [re.search(r"<title>(.*?)</title>", path.read_text(encoding="utf-8"), re.DOTALL)[1]
+              for path in _pages(site)]
+    assert len(set(titles)) == len(titles), sorted(titles)
+    topic = topics()[2]
+    page = browser.new_page(viewport={"width": WIDTHS["laptop"], "height": 900})
+    page.goto(urljoin(served, "search.html?q=covariance"))
+    page.locator("#search-results li p.context").nth(2).wait_for(timeout=TIMEOUT_MS)
+    results = page.eval_on_selector_all("#search-results li", "items => items.map(item => item.innerText)")
+    page.close()
+    heads = [result.splitlines()[0] for result in results]
+    assert f"Notes {_title(topic)}" in heads and f"Solved {_title(topic, 'solutions')}" in heads, heads
+    frame = [result for result in results if re.search(r"Light Dark|Contents\b|\\\(|\\math", result)]
+    assert not frame, frame[:3]
+
+
+def _title(topic: str, folder: str = "derivations") -> str:
+    """The first heading of a topic's notes (or of its solved notebook)."""
+    if folder == "derivations":
+        return (ROOT / folder / f"{topic}.md").read_text(encoding="utf-8").splitlines()[0].removeprefix("# ")
+    return next(line.removeprefix("# # ") for line in (ROOT / folder / f"{topic}.py").read_text(encoding="utf-8")
+                .splitlines() if line.startswith("# # "))
+
+
 def test_the_site_root_leads_to_the_landing_page(site, served, browser):
     page = browser.new_page()
     page.goto(served)

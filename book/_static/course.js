@@ -72,6 +72,25 @@ function layOutTables() {
   }
 }
 
+// A search result's snippet: the text of the page's article (not the buttons, menus and contents around it), with
+// each piece of math as its TeX source when that is short and plain (N, K = 3), else as an ellipsis.
+function articleText(html, anchor) {
+  const page = new DOMParser().parseFromString(html, "text/html");
+  page.querySelectorAll(".headerlink, script, style, span.eqno").forEach((element) => element.remove());
+  page.querySelectorAll(".math").forEach((math) => {
+    const tex = math.textContent.replace(/^\s*\\[([]|\\[)\]]\s*$/g, "").trim();
+    math.replaceWith(/^[\w\s=<>+\-,.()]{1,20}$/.test(tex) ? tex : "…");
+  });
+  const article = page.querySelector("article.bd-article") || page.body;
+  const part = anchor ? article.querySelector(anchor) : null;
+  return (part || article).textContent.replace(/\s+/g, " ");
+}
+
+// Sphinx's searchtools.js declares Search with const: a global binding, not a property of window.
+if (typeof Search !== "undefined" && Search.htmlToText) {
+  Search.htmlToText = articleText;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   layOutTables();
   if (window.MathJax && MathJax.startup) {
