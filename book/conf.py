@@ -176,6 +176,24 @@ def _refuse_bare_equation_labels(app, docname, source):
                              "shows the equation's number")
 
 
+# What the solved notebooks' code holds for the course's tools, not for a reader: the markers around a solution
+# (the exercise generator's) and the "# checks: label" comments that tie an assertion to a claim of the notes.
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\b.*\n?", re.MULTILINE)
+CHECK_COMMENT = re.compile(r"[ \t]*# checks: [^\n]*$", re.MULTILINE)
+
+
+def _hide_instructor_markers(app, docname, source):
+    """Show a solved notebook's code without solution markers and check comments (its source keeps them)."""
+    if Path(app.env.doc2path(docname)).suffix != ".ipynb":
+        return
+    notebook = json.loads(source[0])
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            code = "".join(cell["source"])
+            cell["source"] = CHECK_COMMENT.sub("", SOLUTION_MARKER.sub("", code))
+    source[0] = json.dumps(notebook)
+
+
 def _distinct_titles(app, doctree):
     """Title a topic's two pages apart: "Notes 02 · ..." and "Solved 02 · ..." in the browser's tab, the search results
     and the previous / next links (each page's own heading stays as written)."""
@@ -190,6 +208,7 @@ def setup(app):
     app.add_transform(CourseLinks)
     app.connect("source-read", _insert_course_map)
     app.connect("source-read", _refuse_bare_equation_labels)
+    app.connect("source-read", _hide_instructor_markers)
     app.connect("doctree-read", _distinct_titles, priority=900)  # after Sphinx has collected the titles
     # The course map is read from the topics on disk: rebuild the landing page every time.
     app.connect("env-get-outdated", lambda app, env, added, changed, removed: [app.config.root_doc])

@@ -145,6 +145,16 @@ def test_every_topic_has_its_notes_its_solved_notebook_and_its_exercise_download
     assert re.search(rf'href="\.\./_downloads/[0-9a-f]+/{topics()[0]}\.ipynb"', notes)
 
 
+def test_solved_pages_show_the_code_without_the_instructors_markers(site):
+    """The solution markers and "# checks:" comments stay in the sources, for the tools, and out of the reader's way."""
+    for topic in topics():
+        source = (ROOT / "solutions" / f"{topic}.py").read_text(encoding="utf-8")
+        page = re.sub(r"<!--.*?-->", "", (site / "solutions" / f"{topic}.html").read_text(encoding="utf-8"), flags=re.S)
+        for marker in ("### BEGIN SOLUTION", "### END SOLUTION", "# checks:"):
+            assert marker not in page, f"solutions/{topic}.html shows {marker!r}"
+        assert "### BEGIN SOLUTION" in source, topic  # what the page leaves out is there to leave out
+
+
 def test_labelled_equations_are_numbered_and_labelled_claims_are_anchors(site):
     equation = re.compile(r"\$\$\s*\((?P<label>[a-z][a-z0-9-]*)\)\s*$", re.MULTILINE)
     target = re.compile(r"^\((?P<label>[a-z][a-z0-9-]*)\)=\s*$", re.MULTILINE)
