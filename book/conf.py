@@ -30,6 +30,7 @@ exclude_patterns = [".*", "build", "work", "*.egg-info", "node_modules", "book/_
 
 # Solved notebooks are rendered with the outputs they store (nbval verifies those outputs): never executed here.
 nb_execution_mode = "off"
+nb_merge_streams = True  # what one cell prints shows in one box, even if it came in several writes
 nb_ipywidgets_js = {}  # no widget manager scripts from a third-party host
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3

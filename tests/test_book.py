@@ -11,6 +11,7 @@ fails them.
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -146,8 +147,15 @@ def test_every_topic_has_its_notes_its_solved_notebook_and_its_exercise_download
 
 
 def test_solved_pages_show_the_code_without_the_instructors_markers(site):
-    """The solution markers and "# checks:" comments stay in the sources, for the tools, and out of the reader's way."""
+    """The solution markers and "# checks:" comments stay in the sources, for the tools, and out of the reader's way;
+    what a cell prints in several writes (a loop) shows in one box."""
     for topic in topics():
+        cells = json.loads((ROOT / "solutions" / f"{topic}.ipynb").read_text(encoding="utf-8"))["cells"]
+        printouts = sum(1 for cell in cells for before, output in zip([None, *cell.get("outputs", [])],
+                                                                        cell.get("outputs", []), strict=False)
+                        if output["output_type"] == "stream" and (before or {}).get("name") != output["name"])
+        html = (site / "solutions" / f"{topic}.html").read_text(encoding="utf-8")
+        assert html.count('<div class="output stream') == printouts, topic
         source = (ROOT / "solutions" / f"{topic}.py").read_text(encoding="utf-8")
         page = re.sub(r"<!--.*?-->", "", (site / "solutions" / f"{topic}.html").read_text(encoding="utf-8"), flags=re.S)
         for marker in ("### BEGIN SOLUTION", "### END SOLUTION", "# checks:"):
