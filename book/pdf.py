@@ -55,8 +55,9 @@ th, td, td code, th code { white-space: normal !important; }
 """
 # Wait for the equations (the site's script fits them to the column once they are typeset). Point the links within
 # the page at ids given the part's own prefix, so that two parts' "#references" stay apart in the joined PDF; a link
-# to another part at OTHER_PART + its number; unwrap the links to the rest of the site. Return the page's title and
-# the widest displayed equation's width as a share of its column's (1 at most: it fits).
+# to another part at OTHER_PART + its number; unwrap the links to the rest of the site. Title the printed page with
+# its heading (not the browser tab's "Notes NN · ..."). Return that title and the widest displayed equation's width
+# as a share of its column's (1 at most: it fits).
 PREPARE = """async ([prefix, parts, otherPart]) => {
     if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
     await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
@@ -74,11 +75,12 @@ PREPARE = """async ([prefix, parts, otherPart]) => {
             link.replaceWith(...link.childNodes);
         }
     }
-    const widths = Array.from(document.querySelectorAll('div.math mjx-container'), box => {
-        const math = box.firstElementChild.getBoundingClientRect(), own = box.getBoundingClientRect();
-        return Math.max(box.scrollWidth, math.right - own.left) / box.clientWidth;
-    });
-    return [document.querySelector('h1').textContent.replace(/#$/, '').trim(), Math.max(0, ...widths)];
+    const widths = Array.from(document.querySelectorAll('div.math mjx-container'),
+                              box => box.firstElementChild.getBoundingClientRect().width / box.clientWidth);
+    const title = document.querySelector('article.bd-article h1').textContent.replace(/#$/, '').trim();
+    const printTitle = document.querySelector('#jb-print-docs-body h1');  // the page's title, as the tab shows it
+    if (printTitle) { printTitle.textContent = title; }
+    return [title, Math.max(0, ...widths)];
 }"""
 # The title page, then the contents (a page of its own, whose entries' boxes give the links to the parts).
 FRONT_CSS = """
