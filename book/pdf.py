@@ -161,6 +161,8 @@ def print_notes(out: Path = OUT, site: Path = SITE, chromium: str | None = str(C
         for number, path in enumerate(paths, start=1):
             page.goto(path.as_uri(), wait_until="load")
             page.add_style_tag(content=PRINT_CSS)
+            if number == len(paths):  # the appendix: short, without a contents list of its own, so that it fits
+                page.add_style_tag(content="#jb-print-toc { display: none; }")
             title, widest = page.evaluate(PREPARE, [f"part{number}-", numbers, OTHER_PART])
             printed.append(_pdf(page))
             parts.append(Part(title, 0, len(printed[-1].pages), widest))
