@@ -7,6 +7,8 @@ import yaml
 
 from latent_course.tools.solutions import ROOT
 
+pytestmark = pytest.mark.full_course  # about the solved notebooks or the repository: not in a student edition
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
