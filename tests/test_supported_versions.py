@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 import yaml
 
 from latent_course.tools.solutions import ROOT
@@ -10,7 +9,7 @@ from latent_course.tools.solutions import ROOT
 try:
     import tomllib
 except ImportError:  # Python 3.10
-    tomllib = pytest.importorskip("tomli")
+    import tomli as tomllib  # the test extra installs it on 3.10
 
 
 def test_the_ci_matrix_tests_every_supported_version():
@@ -21,4 +20,8 @@ def test_the_ci_matrix_tests_every_supported_version():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
     tested = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
     assert tested == supported, f"ci.yml tests {tested}, pyproject.toml's classifiers say {supported}"
-    assert project["requires-python"] == f">={supported[0]}", "requires-python and the oldest classifier differ"
+    newest = tuple(int(part) for part in supported[-1].split("."))
+    bounds = f">={supported[0]},<{newest[0]}.{newest[1] + 1}"
+    assert project["requires-python"] == bounds, f"requires-python should be {bounds}: the versions tested, no other"
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    assert f"python{bounds}" in environment["dependencies"], f"environment.yml's Python should be python{bounds}"
