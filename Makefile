@@ -8,7 +8,7 @@ CONSTRAINTS ?= .ci/constraints.txt
 PIP_INSTALL := $(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
 # pytest-xdist workers for `make test`: 2 suits a 2-core machine; JOBS=0 runs everything in one process.
 JOBS ?= 2
-PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 .PHONY: lab test test-fast exercises execute bench book pdf clean
 

@@ -3,8 +3,8 @@
 Without them, its cells are skipped with the reason (what to install), except in CI (``CI=true``), where a missing
 Spark is a failure: CI installs the extra (see ``.ci/run``).
 
-Every notebook's cells are marked ``slow`` (``make test-fast`` leaves them out) and form one pytest-xdist group:
-they run in order, in one kernel, on one worker.
+Every notebook's cells are marked ``slow`` (``make test-fast`` leaves them out). Under pytest-xdist, ``make test``
+distributes whole files (``--dist loadfile``), so a notebook's cells run in order, in one kernel, on one worker.
 """
 
 import os
@@ -20,7 +20,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
     spark_items = [item for item in items if item.path.name in SPARK_TOPICS]
     if not spark_items or os.environ.get("CI", "").lower() == "true":
         return

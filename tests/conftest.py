@@ -1,8 +1,8 @@
-"""What the tests share: one headless Chromium per test process, and the marks that group and select tests.
+"""What the tests share: one headless Chromium per test process, and the `slow` mark that `make test-fast` leaves out.
 
 Every browser test (the website's and JupyterLab's) uses the session-scoped ``browser`` fixture, so Chromium starts
-once per process. Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) the browser tests form one group
-and run on one worker, so they share that browser and the website built once by ``tests/test_book.py``.
+once per test process. Under pytest-xdist (``make test`` runs ``-n 2 --dist loadfile``) a test file runs on one
+worker, so all of ``tests/test_book.py`` shares that browser and the one build of the website.
 
 Outside CI, a missing Playwright or Chromium skips the browser tests with a message; in CI (``CI=true``) it fails them.
 """
@@ -15,16 +15,12 @@ from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
 
 # Test files whose tests take seconds each: left out by `make test-fast` (pytest -m "not slow").
 SLOW_FILES = {"test_book.py", "test_lab_browser.py", "test_spark.py", "test_grading.py", "test_progress.py"}
-# Test files that use the browser: one xdist group, so that one worker starts Chromium and builds the site once.
-BROWSER_FILES = {"test_book.py", "test_lab_browser.py"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
-        if item.path.name in BROWSER_FILES:
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def missing_browser() -> str | None:
