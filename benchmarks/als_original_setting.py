@@ -3,8 +3,8 @@
 1. The original exercise's setting (k = 100, lambda = 1e-4, random start, patience 10) until early stopping ends it:
    the notebook shows its first five iterations; here the whole run prints its log, where the validation error is at
    its best and how far the training loss falls.
-2. The notebook's grid of k and lambda, with the first evaluations up to 40 iterations instead of the notebook's 20:
-   whether the longer runs change the choice.
+2. A finer grid of k and lambda than the notebook's, with runs of up to 40 iterations besides the notebook's 20:
+   whether the finer grid or the longer runs change the choice.
 
 The data and the split are the notebook's (the synthetic Yelp-like ratings, seed 0, 5,000 validation ratings).
 

@@ -373,7 +373,7 @@ print(f"validation RMSE {start_rmse:.1f} at the random start, at best {best_rmse
 # %%
 sweep = {}
 for k in [2, 5, 10]:
-    for reg_lambda in [1.0, 3.0, 10.0]:
+    for reg_lambda in [1.0, 10.0]:
         result = latent_factor_alternating_optimization(
             M_shifted, non_zero_idx, k, val_idx, val_shifted, reg_lambda, max_steps=20, init="svd", log_every=0)
         sweep[k, reg_lambda] = np.sqrt(min(result[2]) / len(val_values))

@@ -14,6 +14,11 @@ import pytest
 from latent_course.spark import spark_unavailable
 
 SPARK_TOPICS = {"06_matrix_factorization_on_spark.ipynb"}
+# One BLAS and OpenMP thread per notebook kernel (the kernels inherit this environment). The tests run on one
+# pytest-xdist worker per core, and the notebooks' many small matrix products and solves (topic 01's batched ridge
+# regressions) get slower, not faster, when OpenBLAS splits each of them over threads. tests/conftest.py does the same.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 
 def pytest_collection_modifyitems(config, items):

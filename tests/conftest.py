@@ -10,8 +10,16 @@ Outside CI, a missing Playwright or Chromium skips the browser tests with a mess
 import os
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
+
+# One BLAS and OpenMP thread per test process and in the processes the tests start: pytest-xdist runs one worker per
+# core, and the small matrix products and solves of the tests get slower, not faster, when split over threads
+# (solutions/conftest.py does the same for the notebooks' kernels).
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+threadpool_limits(1)
 
 # Test files whose tests take seconds each: left out by `make test-fast` (pytest -m "not slow").
 SLOW_FILES = {"test_book.py", "test_lab_browser.py", "test_spark.py", "test_grading.py", "test_progress.py"}
