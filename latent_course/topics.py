@@ -12,19 +12,28 @@ import functools
 import json
 from pathlib import Path
 
-__all__ = ["MANIFEST", "manifest", "topics", "tasks", "title", "imports"]
+__all__ = ["MANIFEST", "manifest", "edition", "topics", "tasks", "title", "imports"]
 
 MANIFEST = Path(__file__).with_name("topics.json")
 
 
 @functools.cache
-def manifest() -> dict[str, dict]:
-    """For each topic, in course order: ``{"title": ..., "tasks": [...], "imports": [...]}``."""
+def _document() -> dict:
     try:
-        return json.loads(MANIFEST.read_text(encoding="utf-8"))["topics"]
+        return json.loads(MANIFEST.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"the course's manifest {MANIFEST.name} is missing from the latent_course package: "
                                 "'python -m latent_course exercises' writes it") from None
+
+
+def manifest() -> dict[str, dict]:
+    """For each topic, in course order: ``{"title": ..., "tasks": [...], "imports": [...]}``."""
+    return _document()["topics"]
+
+
+def edition() -> str:
+    """``"full"`` for the course with its solutions, ``"student"`` for a student edition (written by ``release``)."""
+    return _document().get("edition", "full")
 
 
 def topics() -> list[str]:

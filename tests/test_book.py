@@ -28,6 +28,8 @@ from latent_course.tools.browser import CHROMIUM
 from latent_course.tools.solutions import ROOT
 from latent_course.topics import topics
 
+pytestmark = pytest.mark.full_course  # about the solved notebooks or the repository: not in a student edition
+
 SITE = ROOT / "build" / "book"
 SCREENSHOTS = ROOT / "build" / "screenshots" / "book"
 # The command `make book` runs, with the same options (the Makefile's `book` target).

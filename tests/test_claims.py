@@ -16,6 +16,8 @@ import pytest
 from latent_course.tools.solutions import ROOT
 from latent_course.topics import topics
 
+pytestmark = pytest.mark.full_course  # about the solved notebooks or the repository: not in a student edition
+
 NOTES = ROOT / "derivations"
 # Every note's displayed equations carry a label, and its references name an author and a year.
 FULLY_LABELLED = topics()

@@ -20,6 +20,8 @@ import pytest
 from latent_course.notebook import read_cells
 from latent_course.tools.solutions import ROOT
 
+pytestmark = pytest.mark.full_course  # about the solved notebooks or the repository: not in a student edition
+
 SCREENSHOTS = ROOT / "build" / "screenshots"
 TOPIC = "03_mixture_moments"
 TIMEOUT_MS = 120_000

@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
 import yaml
 
 from latent_course.tools.solutions import ROOT
+
+pytestmark = pytest.mark.full_course  # about the solved notebooks or the repository: not in a student edition
 
 try:
     import tomllib

@@ -143,6 +143,7 @@ def test_the_course_tools_ignore_work():
     assert "work/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
+@pytest.mark.full_course
 def test_the_check_of_the_exercises_points_to_solutions_and_never_invites_overwriting(tmp_path, course, capsys,
                                                                                      monkeypatch):
     import latent_course.tools.cli as command

@@ -48,7 +48,7 @@ def _feed(hasher, value) -> None:
         for part in (value.data, value.indices, value.indptr):
             _feed(hasher, part)
     elif isinstance(value, np.ndarray | np.generic):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")
         hasher.update(f"array{array.dtype.str}{array.shape}".encode())
         hasher.update(array.tobytes())
     elif isinstance(value, tuple | list):
@@ -114,7 +114,7 @@ def values_bytes(values: dict[str, object]) -> bytes:
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, array in entries.items():
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue(),
                              compress_type=zipfile.ZIP_DEFLATED)
     return output.getvalue()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..topics import MANIFEST
+from ..topics import MANIFEST, edition
 from . import scaffold
 from .exercises import ExerciseError, generate
 from .solutions import NOTEBOOKS, ROOT, SOLUTIONS, execute_solution, require_course, solution_topics
@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
                         "other options go to JupyterLab")
     progress = commands.add_parser("progress", help="which tasks pass, for every topic, in a folder of notebooks")
     progress.add_argument("folder", nargs="?", default=None, help="default: work/")
+    release = commands.add_parser("release", help="write the student edition (no solutions) into a new folder")
+    release.add_argument("destination", help="a new or empty folder")
+    release.add_argument("--topics", nargs="+", default=None, help="topics such as 01 03 (default: all)")
+    release.add_argument("--no-notes", dest="notes", action="store_false", help="leave the lecture notes out")
     grade = commands.add_parser("grade", help="grade a class: one folder or notebook per student")
     grade.add_argument("submissions", help="the folder of submissions (only read)")
     grade.add_argument("--out", default="grades.csv", help="the CSV to write (default: grades.csv)")
@@ -68,10 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "new":
         return scaffold.main(args.name, args.title)
 
+    if args.command == "release":
+        from .release import main as release_main
+
+        return release_main(args.destination, args.topics, args.notes)
+
     if args.command in ("exercises", "execute"):
         try:
             require_course()
         except FileNotFoundError as error:
+            if edition() == "student" and args.command == "exercises" and args.check:
+                print("a student edition: notebooks/ is the course's own copy, with no solutions to generate it "
+                      "from; nothing to check")
+                return 0
             print(f"error: {error}", file=sys.stderr)
             return 2
 

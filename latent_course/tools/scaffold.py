@@ -108,6 +108,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._answers import answer
 from ._framework import call, check_close, passed
 
 TOPIC = "<NAME>"
@@ -123,14 +124,22 @@ def _cases():
         yield rng.normal(scale=3.0, size=shape)
 
 
+@answer
 def _reference(X):
     # Independent of the solution's X.mean: a sum over the rows divided by their number.
     return np.add.reduce(X, axis=0) / X.shape[0]
 
 
+@answer
+def _mistakes(X):
+    """What the usual mistakes return, each with its hint (a student edition stores these values)."""
+    return [("these are the column sums; divide by the number of rows N.", X.sum(axis=0))] if X.shape[0] > 1 else []
+
+
 def _hint(result, X):
-    if X.shape[0] > 1 and np.allclose(result, X.sum(axis=0)):
-        return "these are the column sums; divide by the number of rows N."
+    for hint, value in _mistakes(X):
+        if np.shape(result) == value.shape and np.allclose(result, value):
+            return hint
     return ""
 
 
