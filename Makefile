@@ -18,7 +18,7 @@ lab: $(VENV)/.installed  # copies new exercises into work/ (never over a file th
 test: $(VENV)/.test-installed  # everything CI runs: every test, every solved notebook, the book, Spark
 	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(PYTEST) --durations=15
 
-test-fast: $(VENV)/.test-installed  # the same without the tests marked slow (notebooks, browsers, Spark, grading)
+test-fast: $(VENV)/.test-installed  # the same without the tests marked slow (notebooks, browsers, Spark, child processes)
 	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(PYTEST) -m "not slow"
 
 exercises: $(VENV)/.installed

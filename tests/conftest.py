@@ -22,7 +22,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 threadpool_limits(1)
 
 # Test files whose tests take seconds each: left out by `make test-fast` (pytest -m "not slow").
-SLOW_FILES = {"test_book.py", "test_lab_browser.py", "test_spark.py", "test_grading.py", "test_progress.py"}
+SLOW_FILES = {"test_book.py", "test_lab_browser.py", "test_spark.py", "test_grading.py", "test_progress.py",
+              "test_release.py", "test_bad_input_cli.py"}
 
 
 def pytest_collection_modifyitems(config, items):
