@@ -43,12 +43,15 @@ class NotStored(Exception):
 def _feed(hasher, value) -> None:
     """Feed a canonical encoding of `value` to `hasher`: equal inputs give equal digests, in any process."""
     if sp.issparse(value):
-        value = sp.csr_matrix(value)
+        value = sp.csr_matrix(value, copy=True)  # a copy: the canonical form must not reorder the caller's matrix
+        value.sum_duplicates()
         hasher.update(f"sparse{value.shape}".encode())
         for part in (value.data, value.indices, value.indptr):
             _feed(hasher, part)
     elif isinstance(value, np.ndarray | np.generic):
         array = np.asarray(value, order="C")
+        if array.dtype.hasobject:
+            raise TypeError("an answer's input must be data, got an array of Python objects")
         hasher.update(f"array{array.dtype.str}{array.shape}".encode())
         hasher.update(array.tobytes())
     elif isinstance(value, tuple | list):
@@ -79,7 +82,8 @@ def _encode(value, arrays: list) -> object:
     """`value` as JSON, its arrays (by position in `arrays`) kept aside."""
     if isinstance(value, np.ndarray | np.generic):
         arrays.append(np.asarray(value))
-        return {"array": len(arrays) - 1}
+        # A 0-d array and a NumPy scalar are stored alike: the tag tells which one to give back.
+        return {"array" if isinstance(value, np.ndarray) else "scalar": len(arrays) - 1}
     if isinstance(value, tuple):
         return {"tuple": [_encode(item, arrays) for item in value]}
     if isinstance(value, list):
@@ -96,8 +100,9 @@ def _decode(tree, arrays: dict) -> object:
         return [_decode(item, arrays) for item in tree]
     if isinstance(tree, dict):
         if "array" in tree:
-            array = arrays[f"a{tree['array']}"]
-            return array[()] if array.ndim == 0 and array.dtype.kind != "U" else array
+            return arrays[f"a{tree['array']}"]
+        if "scalar" in tree:
+            return arrays[f"a{tree['scalar']}"][()]
         if "tuple" in tree:
             return tuple(_decode(item, arrays) for item in tree["tuple"])
         return float(tree["float"])

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA, TruncatedSVD
 
+from ._answers import answer, if_stored
 from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "02_linear_autoencoder"
@@ -18,10 +19,17 @@ def _data(rng, N, D, scales):
     return (rng.normal(size=(N, D)) * scales) @ basis.T + rng.normal(size=D)
 
 
-def _loss(X, W1, W2):
+def _squared_error(X, W1, W2):
     return np.linalg.norm(X - X @ W1 @ W2, "fro") ** 2 / X.shape[0]
 
 
+@answer
+def _loss(X, W1, W2):
+    """The loss ||X - X W1 W2||_F^2 / N in closed form."""
+    return _squared_error(X, W1, W2)
+
+
+@answer
 def _finite_differences(X, W1, W2, which, eps=1e-6):
     """Central differences of the closed-form loss with respect to W1 (which=0) or W2 (which=1)."""
     weights = [W1.copy(), W2.copy()]
@@ -30,7 +38,7 @@ def _finite_differences(X, W1, W2, which, eps=1e-6):
         values = []
         for sign in (1, -1):
             weights[which][index] += sign * eps
-            values.append(_loss(X, *weights))
+            values.append(_squared_error(X, *weights))
             weights[which][index] -= sign * eps
         gradient[index] = (values[0] - values[1]) / (2 * eps)
     return gradient
@@ -56,18 +64,22 @@ def _hint(got, candidates, default=""):
     return default
 
 
-def _loss_hint(got, X, W1, W2):
+@answer
+def _loss_mistakes(X, W1, W2):
+    """What the usual mistakes return as the loss, each with its hint."""
     N, D = X.shape
-    loss = _loss(X, W1, W2)
-    return _hint(got, [
+    loss = _squared_error(X, W1, W2)
+    return [
         ("the loss is not divided by N (the mean over the samples).", loss * N),
         ("the loss is divided by N * D (np.mean over all entries); divide the squared norm by N only.", loss / D),
         ("the norm is not squared: the loss is ||X - X W1 W2||_F^2 / N.", np.sqrt(loss * N) / N),
         ("the loss is the square root of the right one: square the Frobenius norm.", np.sqrt(loss)),
-    ], "the loss is the squared Frobenius norm of X - X W1 W2, divided by N.")
+    ]
 
 
-def _gradient_hint(name, got, X, W1, W2, expected):
+@answer
+def _gradient_mistakes(name, X, W1, W2, expected):
+    """What the usual mistakes return as the gradient `name`, each with its hint (`expected` the right one)."""
     N = X.shape[0]
     H = X @ W1
     E = H @ W2 - X
@@ -81,7 +93,7 @@ def _gradient_hint(name, got, X, W1, W2, expected):
                   ("this is 2/N H^T E, the gradient for W2; grad_W1 = 2/N X^T E W2^T.", 2 / N * H.T @ E)]
     else:
         wrong.append(("this uses X instead of the codes H = X W1: grad_W2 = 2/N H^T E.", 2 / N * X.T @ E))
-    return _hint(got, wrong, "with H = X W1 and E = H W2 - X: grad_W1 = 2/N X^T E W2^T, grad_W2 = 2/N H^T E.")
+    return wrong
 
 
 def autoencoder_loss(function) -> None:
@@ -100,12 +112,14 @@ def autoencoder_loss(function) -> None:
         loss, grad_W1, grad_W2 = check_tuple(function, call(function, **inputs), ["loss", "grad_W1", "grad_W2"], inputs)
         loss = _scalar(function, loss, inputs, "the loss")
         check_close(function, loss, np.array(_loss(X, W1, W2)), inputs, what="the loss",
-                    why=_loss_hint(loss, X, W1, W2))
+                    why=_hint(loss, _loss_mistakes(X, W1, W2),
+                              "the loss is the squared Frobenius norm of X - X W1 W2, divided by N."))
         for which, (name, gradient) in enumerate([("grad_W1", grad_W1), ("grad_W2", grad_W2)]):
             expected = _finite_differences(X, W1, W2, which)
             check_close(function, gradient, expected, inputs, rtol=1e-5, atol=1e-6,
                         what=f"{name} (compared with finite differences of the loss)",
-                        why=_gradient_hint(name, gradient, X, W1, W2, expected))
+                        why=_hint(gradient, _gradient_mistakes(name, X, W1, W2, expected),
+                                  "with H = X W1 and E = H W2 - X: grad_W1 = 2/N X^T E W2^T, grad_W2 = 2/N H^T E."))
         n_cases += 1
     passed(function, 3 * n_cases)
 
@@ -135,6 +149,13 @@ def _check_stopping_rule(function, losses, tol, max_iter, inputs):
 
 OPTIONAL = ("step_size", "max_iter", "tol")
 """Parameters of train_autoencoder passed by keyword, as the notebook does."""
+
+
+@answer
+def _principal_subspace(X, K):
+    """The top-K right singular vectors of X (rows) and the best rank-K error, the discarded s_i^2 over N."""
+    Vt = np.linalg.svd(X, full_matrices=False)[2]
+    return Vt[:K], np.sum(np.linalg.svd(X, compute_uv=False)[K:] ** 2) / len(X)
 
 
 def _train(function, inputs, D, K):
@@ -183,15 +204,15 @@ def train_autoencoder(function) -> None:
             step = int(increases[0])
             fail(function, f"the loss increased from {losses[step]:.6g} to {losses[step + 1]:.6g} at step "
                            f"{step + 1}; the step size is too large (use N / (4 s_1^2)).", inputs)
-        check_close(function, np.array(losses[-1]), np.array(_loss(X, W1, W2)), inputs, rtol=1e-6,
-                    what="the last recorded loss (compared with the loss of the returned W1, W2)",
-                    why="record the loss of the weights you return, after the last step.")
-        Vt = np.linalg.svd(X, full_matrices=False)[2]
-        best = np.sum(np.linalg.svd(X, compute_uv=False)[K:] ** 2) / N
+        with if_stored():
+            check_close(function, np.array(losses[-1]), np.array(_loss(X, W1, W2)), inputs, rtol=1e-6,
+                        what="the last recorded loss (compared with the loss of the returned W1, W2)",
+                        why="record the loss of the weights you return, after the last step.")
+        principal, best = _principal_subspace(X, K)
         check_close(function, np.array(losses[-1]), np.array(best), inputs, rtol=0.01, atol=0,
                     what="the final loss (compared with the best rank-K error, sum of discarded s_i^2 / N)",
                     why="train until the loss stops decreasing; a too small step or too few steps stop early.")
-        angle = np.degrees(subspace_angles(W2.T, Vt[:K].T)).max()
+        angle = np.degrees(subspace_angles(W2.T, principal.T)).max()
         if angle >= 1.0:
             fail(function, f"the rows of W2 are {angle:.2f} degrees away from the top-{K} principal subspace (at most "
                            "1 degree expected); train until the loss stops decreasing.", inputs)
@@ -207,11 +228,12 @@ def train_autoencoder(function) -> None:
     in_subspace = rng.normal(size=(200, 2)) * [3.0, 1.5] @ basis
     inputs = {"X": in_subspace, "K": 2, "max_iter": 5000, "random_state": 0}
     W1, W2, losses = _train(function, inputs, 6, 2)
-    relative_error = _loss(in_subspace, W1, W2) / np.mean(np.sum(in_subspace**2, axis=1))
-    if not relative_error < 1e-12:
-        fail(function, f"on data of rank K = 2 the reconstruction should become exact, but the relative error is "
-                       f"{relative_error:.3g} (below 1e-12 expected) after {len(losses) - 1} steps; keep stepping "
-                       "while the loss still falls by more than tol times its value.", inputs)
+    with if_stored():
+        relative_error = _loss(in_subspace, W1, W2) / np.mean(np.sum(in_subspace**2, axis=1))
+        if not relative_error < 1e-12:
+            fail(function, f"on data of rank K = 2 the reconstruction should become exact, but the relative error is "
+                       f"{relative_error:.3g} (below 1e-12 expected) after {len(losses) - 1} steps; keep "
+                           "stepping while the loss still falls by more than tol times its value.", inputs)
     X = _data(rng, 300, 6, np.linspace(3.0, 0.5, 6))
     for extra in [{"tol": 1e-5}, {"tol": 1e-12, "max_iter": 5}]:
         inputs = {"X": X, "K": 2, **extra, "random_state": 0}
@@ -233,34 +255,72 @@ def train_autoencoder(function) -> None:
     passed(function, 6 * n_cases + 6)
 
 
-def _pca_hint(components, X, K, center, Vt, singular_values):
+def _singular(X, center):
+    """The singular values and Vt of X, centred if `center`."""
+    _, singular_values, Vt = np.linalg.svd(X - X.mean(axis=0) if center else X, full_matrices=False)
+    return singular_values, Vt
+
+
+@answer
+def _reference_pca(X, K, center):
+    """The components of scikit-learn's PCA (centred) or TruncatedSVD (not centred), and the mean squared norm of
+    the reconstruction's residual."""
+    if center:
+        reference = PCA(n_components=K, svd_solver="full").fit(X)
+    else:
+        reference = TruncatedSVD(n_components=K, algorithm="arpack", random_state=0).fit(X)
+    residual = X - reference.inverse_transform(reference.transform(X))
+    return reference.components_, np.sum(residual**2) / len(X)
+
+
+@answer
+def _pca_mistakes(X, K, center):
+    """The components when the centring is the other way round, with its hint, and the absolute values of the
+    components under the other usual mistakes, each with its hint."""
+    singular_values, Vt = _singular(X, center)
     centred = X - X.mean(axis=0)
     other_Vt = np.linalg.svd(X if center else centred, full_matrices=False)[2][:K]
-    signs = np.where(np.sum(components * other_Vt, axis=1) < 0, -1.0, 1.0)
-    if np.allclose(components * signs[:, None], other_Vt, atol=1e-6):
-        return ("centre the data (subtract the mean of each column) when center is True." if center else
-                "with center=False, take the SVD of X itself, without centring it.")
-    return _hint(np.abs(components), [
+    other_hint = ("centre the data (subtract the mean of each column) when center is True." if center else
+                  "with center=False, take the SVD of X itself, without centring it.")
+    return other_hint, other_Vt, [
         ("these are the directions of the smallest singular values; keep the first K rows of Vt (np.linalg.svd "
          "sorts them in decreasing order, np.linalg.eigh in increasing order).", np.abs(Vt[::-1][:K])),
         ("these are rows of V, not of Vt: the principal directions are the rows of Vt (or the columns of V).",
          np.abs(Vt.T[:K])),
         ("the components are scaled by the singular values; return the orthonormal rows of Vt.",
          np.abs(singular_values[:K, None] * Vt[:K])),
-    ], "the components are the first K rows of Vt from the SVD X = U S Vt (of the centred X when center is True).")
+    ]
 
 
-def _error_hint(error, N, singular_values, K):
-    if error.dtype != float:
-        return "the error is in single precision; compute it in float64 (the notebook compares it to 1e-10)."
+def _pca_hint(components, mistakes):
+    other_hint, other_Vt, candidates = mistakes
+    signs = np.where(np.sum(components * other_Vt, axis=1) < 0, -1.0, 1.0)
+    if np.allclose(components * signs[:, None], other_Vt, atol=1e-6):
+        return other_hint
+    return _hint(np.abs(components), candidates, "the components are the first K rows of Vt from the SVD "
+                 "X = U S Vt (of the centred X when center is True).")
+
+
+@answer
+def _error_mistakes(X, K, center):
+    """What the usual mistakes return as the reconstruction error, each with its hint."""
+    N = len(X)
+    singular_values = _singular(X, center)[0]
     discarded = np.sum(singular_values[K:] ** 2)
-    return _hint(np.asarray(error, dtype=float), [
+    return [
         ("the error is not divided by N.", np.array(discarded)),
         ("this is the sum of the kept s_i^2; the error is the sum of the discarded ones, over N.",
          np.array(np.sum(singular_values[:K] ** 2) / N)),
         ("the singular values are not squared: the error is sum_{i > K} s_i^2 / N.",
          np.array(np.sum(singular_values[K:]) / N)),
-    ], "the error is ||X - X V_K V_K^T||_F^2 / N, the sum of the discarded s_i^2 over N.")
+    ]
+
+
+def _error_hint(error, mistakes):
+    if error.dtype != float:
+        return "the error is in single precision; compute it in float64 (the notebook compares it to 1e-10)."
+    return _hint(np.asarray(error, dtype=float), mistakes,
+                 "the error is ||X - X V_K V_K^T||_F^2 / N, the sum of the discarded s_i^2 over N.")
 
 
 def pca(function) -> None:
@@ -278,20 +338,15 @@ def pca(function) -> None:
         inputs = {"X": X, "K": K, "center": center}
         components, error = check_tuple(function, call(function, **inputs), ["components", "error"], inputs)
         components = check_array(function, components, (K, D), inputs, "the components")
-        if center:
-            reference = PCA(n_components=K, svd_solver="full").fit(X)
-        else:
-            reference = TruncatedSVD(n_components=K, algorithm="arpack", random_state=0).fit(X)
-        residual = X - reference.inverse_transform(reference.transform(X))
-        expected = reference.components_
+        expected, expected_error = _reference_pca(X, K, center)
+        pca_mistakes, error_mistakes = _pca_mistakes(X, K, center), _error_mistakes(X, K, center)
         signs = np.where(np.sum(components * expected, axis=1) < 0, -1.0, 1.0)
-        _, singular_values, Vt = np.linalg.svd(X - X.mean(axis=0) if center else X, full_matrices=False)
         check_close(function, components * signs[:, None], expected, inputs, rtol=1e-6, atol=1e-6,
                     what="the components (rows, by decreasing singular value, up to sign)",
-                    why=_pca_hint(components, X, K, center, Vt, singular_values))
+                    why=_pca_hint(components, pca_mistakes))
         error = _scalar(function, error, inputs, "the error")
         # Compared in double precision even for a float32 result: the notebook asserts the error to 1e-10.
-        check_close(function, error.astype(float), np.array(np.sum(residual**2) / N), inputs, rtol=1e-10,
-                    what="the reconstruction error", why=_error_hint(error, N, singular_values, K))
+        check_close(function, error.astype(float), np.array(expected_error), inputs, rtol=1e-10,
+                    what="the reconstruction error", why=_error_hint(error, error_mistakes))
         n_cases += 1
     passed(function, 2 * n_cases)

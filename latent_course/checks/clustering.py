@@ -17,6 +17,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
+from ._answers import answer, if_stored
 from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "05_image_clustering"
@@ -49,6 +50,13 @@ def _kmeans_result(function, inputs):
     return mu, _labels(function, result[1], len(X), k, inputs)
 
 
+@answer
+def _centroid_means(X, weight, z, k):
+    """The weighted mean of the points of each of the k clusters given by the labels z, shape (k, D)."""
+    means = np.column_stack([np.bincount(z, weights=weight * X[:, d], minlength=k) for d in range(X.shape[1])])
+    return means / np.bincount(z, weights=weight, minlength=k)[:, None]
+
+
 def _check_lloyd_fixed_point(function, X, weight, mu, z, inputs):
     """Every label is a nearest centre, no cluster is empty, and every centre is the weighted mean of its points."""
     __tracebackhide__ = True
@@ -72,10 +80,10 @@ def _check_lloyd_fixed_point(function, X, weight, mu, z, inputs):
         i = int(wrong[0])
         fail(function, f"point {i} is labelled {z[i]}, but centre {int(distances[i].argmin())} is nearer: iterate "
                        "until the labels stop changing.", inputs)
-    means = np.column_stack([np.bincount(z, weights=weight * X[:, d], minlength=k) for d in range(X.shape[1])])
-    check_close(function, mu, means / mass[:, None], inputs, rtol=1e-6, atol=1e-6,
-                what="the centres", why="each should be the mean of its points: average every coordinate "
-                "separately over the cluster's points, weighted by sample_weight.")
+    with if_stored():
+        check_close(function, mu, _centroid_means(X, weight, z, k), inputs, rtol=1e-6, atol=1e-6,
+                    what="the centres", why="each should be the mean of its points: average every coordinate "
+                    "separately over the cluster's points, weighted by sample_weight.")
 
 
 def _check_too_few_distinct_points(function):
@@ -112,9 +120,14 @@ _SEEDING_MISTAKES = {
 }
 
 
-def _seeding_probabilities(model):
-    """P[i, j]: the probability that the first two centres are points i and j, under k-means++ or a mistake."""
-    x, w = _SEEDING_POINTS, _SEEDING_WEIGHTS
+@answer
+def _seeding_probabilities(x, w, models):
+    """For each of `models` (k-means++ or a mistake), the pair (model, P), P[i, j] the probability that the first
+    two centres are points i and j of `x` weighted by `w`."""
+    return [(model, _pair_probabilities(x, w, model)) for model in models]
+
+
+def _pair_probabilities(x, w, model):
     N = len(x)
     first = np.full(N, 1 / N) if model in ("first unweighted", "uniform") else w / w.sum()
     P = np.zeros((N, N))
@@ -139,6 +152,7 @@ def _check_seeding(function):
     """The first two centres of k-means++ come with the right probabilities (a chi-square test over seeds)."""
     __tracebackhide__ = True
     x, w = _SEEDING_POINTS, _SEEDING_WEIGHTS
+    probabilities = dict(_seeding_probabilities(x, w, ["k-means++", *_SEEDING_MISTAKES]))
     counts = np.zeros((len(x), len(x)))
     for seed in range(_SEEDING_RUNS):
         inputs = {"X": x, "k": len(x), "sample_weight": w, "random_state": seed}
@@ -152,17 +166,35 @@ def _check_seeding(function):
     if counts.max() == _SEEDING_RUNS:
         fail(function, f"all {_SEEDING_RUNS} random_states chose the centres in the same order: is random_state "
                        "used (rng = np.random.default_rng(random_state)) and every centre drawn from rng?", inputs)
-    threshold = stats.chi2.isf(1e-6, df=np.count_nonzero(_seeding_probabilities("k-means++")) - 1)
-    if _chi_square(counts, _seeding_probabilities("k-means++")) <= threshold:
+    threshold = stats.chi2.isf(1e-6, df=np.count_nonzero(probabilities["k-means++"]) - 1)
+    if _chi_square(counts, probabilities["k-means++"]) <= threshold:
         return
-    mistake = min(_SEEDING_MISTAKES, key=lambda model: _chi_square(counts, _seeding_probabilities(model)))
-    hint = _SEEDING_MISTAKES[mistake] if _chi_square(counts, _seeding_probabilities(mistake)) <= threshold else (
+    mistake = min(_SEEDING_MISTAKES, key=lambda model: _chi_square(counts, probabilities[model]))
+    hint = _SEEDING_MISTAKES[mistake] if _chi_square(counts, probabilities[mistake]) <= threshold else (
         "the first two centres are not chosen as k-means++ chooses them: the first with probability proportional "
         "to w_i, every further one proportionally to w_i D_i^2, D_i the distance to the nearest chosen centre.")
-    expected = np.round(_SEEDING_RUNS * _seeding_probabilities("k-means++")).astype(int)
+    expected = np.round(_SEEDING_RUNS * probabilities["k-means++"]).astype(int)
     fail(function, f"{hint}\nHow often points (i, j) were the first two centres in {_SEEDING_RUNS} runs, as a "
                    f"4 x 4 table of i, j (rows of mu give the order of choice):\n"
                    f"  expected about {expected.tolist()}\n  got {counts.astype(int).tolist()}", inputs)
+
+
+@answer
+def _reference_inertia(X, k, init):
+    """The inertia of scikit-learn's KMeans run to convergence from the centres `init`."""
+    return KMeans(k, init=init, n_init=1, max_iter=300, tol=0).fit(X).inertia_
+
+
+@answer
+def _reference_one_step(X, init):
+    """The centres after one iteration of scikit-learn's KMeans from the centres `init`."""
+    return KMeans(len(init), init=init, n_init=1, max_iter=1).fit(X).cluster_centers_
+
+
+@answer
+def _best_inertia(X, k):
+    """The best inertia of scikit-learn's KMeans over 10 k-means++ starts."""
+    return KMeans(k, n_init=10, random_state=0).fit(X).inertia_
 
 
 def kmeans(function) -> None:
@@ -194,23 +226,23 @@ def kmeans(function) -> None:
         mu, z = _kmeans_result(function, inputs)
         _check_lloyd_fixed_point(function, data, weight, mu, z, inputs)
         if inputs.get("init") is not None:
-            reference = KMeans(k, init=inputs["init"], n_init=1, max_iter=300, tol=0).fit(data)
+            reference_inertia = _reference_inertia(data, k, inputs["init"])
             inertia = _squared_distances(data, mu)[np.arange(len(data)), z].sum()
-            check_close(function, np.array(inertia), np.array(reference.inertia_), inputs, rtol=1e-6,
+            check_close(function, np.array(inertia), np.array(reference_inertia), inputs, rtol=1e-6,
                         what="the inertia from a start with empty clusters",
                         why="it should match scikit-learn's KMeans from the same start: move each empty cluster's "
                             "centre to a different point, the farthest from their own centres.")
         if inputs["k"] == 200:
             check_seeded(function, (mu, z), inputs, "centres")
     inputs = {"X": X, "k": 4, "sample_weight": None, "init": X[:4], "max_iter": 1}
-    one_step = KMeans(4, init=X[:4], n_init=1, max_iter=1).fit(X)
-    check_close(function, _kmeans_result(function, inputs)[0], one_step.cluster_centers_, inputs, rtol=1e-6,
+    one_step = _reference_one_step(X, X[:4])
+    check_close(function, _kmeans_result(function, inputs)[0], one_step, inputs, rtol=1e-6,
                 what="the centres after max_iter=1", why="one iteration assigns the points and moves every centre "
                 "to the mean of its points, once: stop after max_iter iterations.")
     _check_too_few_distinct_points(function)
     _check_seeding(function)
     X, _ = make_blobs(n_samples=800, centers=8, cluster_std=0.5, center_box=(-20, 20), random_state=0)
-    best = KMeans(8, n_init=10, random_state=0).fit(X).inertia_
+    best = _best_inertia(X, 8)
     inertias = []
     for seed in range(5):
         inputs = {"X": X, "k": 8, "random_state": seed}
@@ -222,13 +254,20 @@ def kmeans(function) -> None:
     passed(function, 3 * len(cases) + 5)
 
 
+@answer
 def _reference_log_probability(X, pi, mu, sigma):
+    """The (N, k) joint log-probabilities log pi_j + log N(x_i | mu_j, sigma_j), from SciPy."""
+    return _joint_log_probability(X, pi, mu, sigma)
+
+
+def _joint_log_probability(X, pi, mu, sigma):
     with np.errstate(divide="ignore"):
         log_pi = np.log(pi)
     return np.column_stack([log_pi[j] + stats.multivariate_normal(mu[j], sigma[j]).logpdf(X).reshape(len(X))
                             for j in range(len(pi))])
 
 
+@answer
 def _log_probability_mistakes(X, pi, mu, sigma):
     """The results of the usual mistakes, each with its hint (the differences from the reference reveal which)."""
     N, D = X.shape
@@ -236,7 +275,7 @@ def _log_probability_mistakes(X, pi, mu, sigma):
         log_pi = np.log(pi)
     L = np.linalg.cholesky(sigma)
     log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)  # half the log-determinant of sigma
-    right = _reference_log_probability(X, pi, mu, sigma)
+    right = _joint_log_probability(X, pi, mu, sigma)
     wrong_side = np.column_stack([-0.5 * (np.linalg.solve(L[j].T, (X - mu[j]).T) ** 2).sum(axis=0)
                                   for j in range(len(pi))]) - log_det - 0.5 * D * np.log(2 * np.pi) + log_pi
     with np.errstate(invalid="ignore"):
@@ -279,6 +318,7 @@ def gmm_log_probability(function) -> None:
             inputs = {"X": X, "pi": pi, "mu": mu, "sigma": sigma}
             result = check_array(function, call(function, **inputs), (len(X), k), inputs, "the log-probabilities")
             expected = _reference_log_probability(X, pi, mu, sigma)
+            mistakes = _log_probability_mistakes(X, pi, mu, sigma)
             why = "P[:, j] = log pi_j + log N(x | mu_j, sigma_j), column j for component j."
             if result.dtype.itemsize < 8:
                 why = f"your result is {result.dtype}: single precision loses a near-singular covariance; " \
@@ -290,7 +330,7 @@ def gmm_log_probability(function) -> None:
             elif len(X) == k and np.allclose(result.T, expected, rtol=1e-6, atol=1e-6, equal_nan=True):
                 why = "row j holds component j: fill column j (P[:, j]), one row per point."
             else:
-                for candidate, hint in _log_probability_mistakes(X, pi, mu, sigma):
+                for candidate, hint in mistakes:
                     if np.allclose(result[finite], candidate[finite], rtol=1e-6, atol=1e-6):
                         why = hint
                         break
@@ -306,8 +346,10 @@ _EM_HINT = ("the mixture your EM computed was rejected: every point's responsibi
 _EM_ERRORS = {ValueError: _EM_HINT, np.linalg.LinAlgError: _EM_HINT}
 
 
+@answer
 def _mean_log_likelihood(X, weight, pi, mu, sigma):
-    return float(weight @ logsumexp(_reference_log_probability(X, pi, mu, sigma), axis=1) / weight.sum())
+    """The weighted mean log-likelihood sum_i w_i log p(x_i) / sum_i w_i of the mixture (pi, mu, sigma)."""
+    return float(weight @ logsumexp(_joint_log_probability(X, pi, mu, sigma), axis=1) / weight.sum())
 
 
 def _em_result(function, inputs):
@@ -338,14 +380,25 @@ def _em_result(function, inputs):
     return pi, mu, sigma, history
 
 
-def _gaussian_mixture(X, init, **settings):
-    """scikit-learn's GaussianMixture started at ``init = (pi, mu, sigma)`` and fitted to X."""
+@answer
+def _gaussian_mixture(X, init, tol, max_iter, reg_covar):
+    """scikit-learn's GaussianMixture started at ``init = (pi, mu, sigma)`` and fitted to X: its weights, means,
+    covariances, number of steps and last mean log-likelihood."""
     pi, mu, sigma = init
-    reference = GaussianMixture(len(pi), covariance_type="full", weights_init=pi, means_init=mu,
-                                precisions_init=np.linalg.inv(sigma), **settings)
+    reference = GaussianMixture(len(pi), covariance_type="full", tol=tol, reg_covar=reg_covar, max_iter=max_iter,
+                                weights_init=pi, means_init=mu, precisions_init=np.linalg.inv(sigma))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return reference.fit(X)
+        reference.fit(X)
+    return (reference.weights_, reference.means_, reference.covariances_, reference.n_iter_,
+            reference.lower_bound_)
+
+
+@answer
+def _fitted_gaussian_mixture(X, k, random_state):
+    """The means and last mean log-likelihood of scikit-learn's GaussianMixture fitted from its own start."""
+    reference = GaussianMixture(k, covariance_type="full", random_state=random_state).fit(X)
+    return reference.means_, reference.lower_bound_
 
 
 def _em_data():
@@ -373,23 +426,23 @@ def _check_one_step(function, X, counts, repeated, init):
         fail(function, f"with max_iter=1 EM should do one step (an E-step, then an M-step) and record one "
                        f"log-likelihood, but it recorded {history.size}.", inputs)
     start = _mean_log_likelihood(X, counts, *init)
+    unweighted = _mean_log_likelihood(X, np.ones(len(X)), *init)
     if not np.isclose(history[0], start, rtol=1e-6):
-        unweighted = _mean_log_likelihood(X, np.ones(len(X)), *init)
         why = ("it is the unweighted mean: use sum_i w_i log p(x_i) / sum_i w_i." if np.isclose(history[0],
                unweighted, rtol=1e-6) else "the first E-step should start from init when init is given: did you "
                "ignore init? (Or gmm_log_probability is wrong: its own check must pass first.)")
         check_close(function, history[:1], [start], inputs, rtol=1e-6, what="the first recorded log-likelihood",
                     why=why)
-    reference = _gaussian_mixture(repeated, init, max_iter=1, reg_covar=reg_covar)
-    unweighted = _gaussian_mixture(X, init, max_iter=1, reg_covar=reg_covar)
+    # tol=1e-3 is GaussianMixture's default; after a single step it decides nothing.
+    weights, means, covariances, _, _ = _gaussian_mixture(repeated, init, 1e-3, 1, reg_covar)
+    unweighted_means = _gaussian_mixture(X, init, 1e-3, 1, reg_covar)[1]
     why = "one EM step from init should give what GaussianMixture gives on the rows repeated count times."
-    if np.allclose(mu, unweighted.means_, rtol=1e-5, atol=1e-6):
+    if np.allclose(mu, unweighted_means, rtol=1e-5, atol=1e-6):
         why = "the M-step ignores sample_weight: weight every responsibility by w_i (N_j = sum_i w_i gamma_ij)."
-    elif np.allclose(sigma + (reg_covar - 1e-6) * np.eye(2), reference.covariances_, rtol=1e-5, atol=1e-6) or \
-            np.allclose(sigma + reg_covar * np.eye(2), reference.covariances_, rtol=1e-5, atol=1e-6):
+    elif np.allclose(sigma + (reg_covar - 1e-6) * np.eye(2), covariances, rtol=1e-5, atol=1e-6) or \
+            np.allclose(sigma + reg_covar * np.eye(2), covariances, rtol=1e-5, atol=1e-6):
         why = "reg_covar is not added: add the argument reg_covar * I to every covariance in the M-step."
-    for name, got, expected in [("pi", pi, reference.weights_), ("mu", mu, reference.means_),
-                                ("sigma", sigma, reference.covariances_)]:
+    for name, got, expected in [("pi", pi, weights), ("mu", mu, means), ("sigma", sigma, covariances)]:
         check_close(function, got, expected, inputs, rtol=1e-5, atol=1e-6, what=f"{name} after one step", why=why)
 
 
@@ -399,25 +452,26 @@ def _check_run(function, X, counts, repeated, init):
     tol = 1e-4
     inputs = {"X": X, "k": 3, "sample_weight": counts, "tol": tol, "max_iter": 500, "reg_covar": 1e-6, "init": init}
     pi, mu, sigma, history = _em_result(function, inputs)
-    reference = _gaussian_mixture(repeated, init, tol=tol, max_iter=500, reg_covar=1e-6)
+    _, means, covariances, n_iter, lower_bound = _gaussian_mixture(repeated, init, tol, 500, 1e-6)
     if history.size == 1:
-        fail(function, f"EM stopped after one step; GaussianMixture from the same start takes {reference.n_iter_}. "
+        fail(function, f"EM stopped after one step; GaussianMixture from the same start takes {n_iter}. "
                      "Stop only when the log-likelihood improved by less than tol since the previous step (the first "
                      "step has nothing to compare with).", inputs)
-    if abs(_mean_log_likelihood(X, counts, pi, mu, sigma) - history[-1]) < 1e-9 * (1 + abs(history[-1])):
-        fail(function, "the returned parameters are those of the last E-step: after the last E-step comes an "
-                       "M-step, then the test for convergence (the parameters are one M-step newer than the last "
-                       "recorded log-likelihood).", inputs)
-    if history.size != reference.n_iter_:
+    with if_stored():
+        if abs(_mean_log_likelihood(X, counts, pi, mu, sigma) - history[-1]) < 1e-9 * (1 + abs(history[-1])):
+            fail(function, "the returned parameters are those of the last E-step: after the last E-step comes an "
+                           "M-step, then the test for convergence (the parameters are one M-step newer than the "
+                           "last recorded log-likelihood).", inputs)
+    if history.size != n_iter:
         fail(function, f"EM stopped after {history.size} steps; GaussianMixture from the same start stops after "
-                       f"{reference.n_iter_} (tol = {tol:g}): stop after the M-step of the first step whose "
+                       f"{n_iter} (tol = {tol:g}): stop after the M-step of the first step whose "
                        "log-likelihood improved by less than tol on the previous one.", inputs)
-    check_close(function, np.array(history[-1]), np.array(reference.lower_bound_), inputs, rtol=1e-6,
+    check_close(function, np.array(history[-1]), np.array(lower_bound), inputs, rtol=1e-6,
                 what="the last recorded log-likelihood", why="it should be GaussianMixture's on the rows repeated "
                 "count times, the weighted mean sum_i w_i log p(x_i) / sum_i w_i.")
-    check_close(function, mu, reference.means_, inputs, rtol=1e-5, atol=1e-5, what="the final means",
+    check_close(function, mu, means, inputs, rtol=1e-5, atol=1e-5, what="the final means",
                 why="they should be GaussianMixture's from the same start.")
-    check_close(function, sigma, reference.covariances_, inputs, rtol=1e-5, atol=1e-5, what="the final covariances",
+    check_close(function, sigma, covariances, inputs, rtol=1e-5, atol=1e-5, what="the final covariances",
                 why="they should be GaussianMixture's from the same start.")
 
 
@@ -444,12 +498,12 @@ def em(function) -> None:
     if not all(np.array_equal(first, second) for first, second in zip((pi, mu, sigma, history), again, strict=True)):
         fail(function, "two calls with the same random_state gave different results: pass random_state on to "
                        "kmeans, the only source of randomness in EM.", inputs)
-    reference = GaussianMixture(4, covariance_type="full", random_state=0).fit(data)
-    order, reference_order = np.lexsort(mu.T), np.lexsort(reference.means_.T)
-    check_close(function, mu[order], reference.means_[reference_order], inputs, rtol=0, atol=0.05,
+    means, lower_bound = _fitted_gaussian_mixture(data, 4, 0)
+    order, reference_order = np.lexsort(mu.T), np.lexsort(means.T)
+    check_close(function, mu[order], means[reference_order], inputs, rtol=0, atol=0.05,
                 what="the means (sorted), compared with scikit-learn's GaussianMixture",
                 why="E-step: responsibilities normalised per point; M-step: weighted means, covariances, weights.")
-    check_close(function, np.array(history[-1]), np.array(reference.lower_bound_), inputs, rtol=0, atol=1e-3,
+    check_close(function, np.array(history[-1]), np.array(lower_bound), inputs, rtol=0, atol=1e-3,
                 what="the final mean log-likelihood, compared with scikit-learn's GaussianMixture")
     passed(function, 12)
 
@@ -476,6 +530,13 @@ def _counted(name):
 for _method in ["choice", "standard_normal", "normal", "multivariate_normal", "random", "integers", "uniform",
                 "permutation", "shuffle", "multinomial"]:
     setattr(_CountingGenerator, _method, _counted(_method))
+
+
+@answer
+def _transposed_factor_covariance(sigma):
+    """The covariance L^T L of samples eps @ L, L the Cholesky factor of `sigma` (the mistake behind a hint)."""
+    L = np.linalg.cholesky(sigma)
+    return L.T @ L
 
 
 def gmm_sample(function) -> None:
@@ -512,10 +573,9 @@ def gmm_sample(function) -> None:
         covariance_se = np.sqrt((np.outer(variances, variances) + sigma[j] ** 2) / len(group)).max()
         check_close(function, group.mean(axis=0), mu[j], inputs, rtol=0, atol=5 * mean_se,
                     what=f"the mean of the samples from component {j}")
-        L = np.linalg.cholesky(sigma[j])
         covariance = np.cov(group, rowvar=False)
         why = "x = mu_j + L_j eps with L_j the Cholesky factor of sigma_j (L_j L_j^T = sigma_j)."
-        if np.allclose(covariance, L.T @ L, rtol=0, atol=5 * covariance_se):
+        if np.allclose(covariance, _transposed_factor_covariance(sigma[j]), rtol=0, atol=5 * covariance_se):
             why = "eps @ L gives the covariance L^T L: for samples in rows, use eps @ L.T (x^T = eps^T L^T)."
         check_close(function, covariance, sigma[j], inputs, rtol=0, atol=5 * covariance_se,
                     what=f"the covariance of the samples from component {j}", why=why)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._answers import answer
 from ._framework import call, check_array, check_close, fail, passed
 
 TOPIC = "06_matrix_factorization_on_spark"
@@ -43,6 +44,7 @@ def factors_to_array(function) -> None:
     passed(function, len(cases) + 1)
 
 
+@answer
 def _objective_reference(values, ixs, Q, P, reg_lambda):
     """The ALS-WR objective by explicit loops over the entries, independent of any vectorised form."""
     total = 0.0
@@ -52,17 +54,27 @@ def _objective_reference(values, ixs, Q, P, reg_lambda):
     return total
 
 
-def _objective_hint(result, values, ixs, Q, P, reg_lambda):
+@answer
+def _objective_mistakes(values, ixs, Q, P, reg_lambda):
+    """What the usual mistakes return, each with its hint."""
     errors = values - np.einsum("nk,kn->n", Q[ixs[0]], P[:, ixs[1]])
     weighted = (np.bincount(ixs[0], minlength=Q.shape[0]) @ np.sum(Q**2, axis=1)
                 + np.bincount(ixs[1], minlength=P.shape[1]) @ np.sum(P**2, axis=0))
-    if np.isclose(result, errors @ errors + reg_lambda * (np.sum(Q**2) + np.sum(P**2))):
-        return ("that is the unweighted penalty; ALS-WR multiplies each user's squared norm by its number of entries "
-                "in ixs (and each item's by its own), e.g. with np.bincount.")
-    if np.isclose(result, errors @ errors):
-        return "the penalty is missing."
-    if np.isclose(result, np.mean(errors**2) + reg_lambda * weighted):
-        return "the objective sums the squared errors; it does not average them."
+    return [
+        ("that is the unweighted penalty; ALS-WR multiplies each user's squared norm by its number of entries "
+         "in ixs (and each item's by its own), e.g. with np.bincount.",
+         errors @ errors + reg_lambda * (np.sum(Q**2) + np.sum(P**2))),
+        ("the penalty is missing.", errors @ errors),
+        ("the objective sums the squared errors; it does not average them.",
+         np.mean(errors**2) + reg_lambda * weighted),
+    ]
+
+
+def _objective_hint(result, mistakes):
+    """The hint of the first mistake whose value `result` equals, else the rule."""
+    for hint, value in mistakes:
+        if np.isclose(result, value):
+            return hint
     return ("the objective is the sum of squared errors plus reg_lambda * (sum_i n_i ||Q[i]||^2 + "
             "sum_x m_x ||P[:, x]||^2), with n_i and m_x counted in ixs.")
 
@@ -83,7 +95,8 @@ def als_wr_objective(function) -> None:
         if not isinstance(result, int | float | np.floating | np.integer):
             fail(function, f"should return one number (a float), got {type(result).__name__}", inputs)
         expected = _objective_reference(values, (rows, columns), Q, P, reg_lambda)
+        mistakes = _objective_mistakes(values, (rows, columns), Q, P, reg_lambda)
         check_close(function, np.array(float(result)), np.array(expected), inputs, rtol=1e-9,
-                    what="the objective", why=_objective_hint(float(result), values, (rows, columns), Q, P, reg_lambda))
+                    what="the objective", why=_objective_hint(float(result), mistakes))
         n_cases += 1
     passed(function, n_cases)

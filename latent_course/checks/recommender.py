@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 
+from ._answers import answer, if_stored
 from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "01_matrix_factorization"
@@ -31,14 +32,27 @@ def _random_ratings(rng, N, D, density):
     return sp.csr_matrix((rng.integers(1, 6, size=rows.size).astype(float), (rows, cols)), shape=(N, D))
 
 
+@answer
 def _sse(Q, P, idx, values):
     """The sum of squared errors of Q P at the entries idx = (rows, columns)."""
     errors = values - np.einsum("nk,kn->n", np.asarray(Q, float)[idx[0]], np.asarray(P, float)[:, idx[1]])
     return float(errors @ errors)
 
 
+@answer
 def _penalty(Q, P, reg_lambda):
+    """The penalty reg_lambda (||Q||^2 + ||P||^2)."""
     return reg_lambda * float(np.sum(np.square(np.asarray(Q, float))) + np.sum(np.square(np.asarray(P, float))))
+
+
+@answer
+def _reference_shift(matrix):
+    """Each user's mean over its stored ratings (0 without any), and the stored values shifted by their user's
+    mean, in row-major order."""
+    rows, _, values = _known(matrix)
+    counts = np.bincount(rows, minlength=matrix.shape[0])
+    means = np.bincount(rows, weights=values, minlength=matrix.shape[0]) / np.maximum(counts, 1)
+    return means, values - means[rows]
 
 
 _MEAN_HINT = "average each user's stored ratings only, not all D columns (matrix.mean(axis=1) divides by D); " \
@@ -63,9 +77,8 @@ def shift_user_mean(function) -> None:
         result = call(function, on_error={IndexError: "users 0, 3 and 5 (the first and the last) have no ratings; "
                                                        "each gets mean 0 and keeps an empty row."}, **inputs)
         shifted, means = check_tuple(function, result, ["shifted", "user_means"], inputs)
-        r, c, v = _known(matrix)
-        counts = np.bincount(r, minlength=N)
-        expected = np.bincount(r, weights=v, minlength=N) / np.maximum(counts, 1)
+        r, c, _ = _known(matrix)
+        expected, expected_values = _reference_shift(matrix)
         if isinstance(means, np.ndarray) and means.size == N and np.issubdtype(means.dtype, np.number):
             shape_note = "" if means.shape == (N,) else f" (also: return them with shape ({N},), not {means.shape})"
             check_close(function, np.asarray(means).reshape(N), expected, inputs, what="the user means",
@@ -81,11 +94,17 @@ def shift_user_mean(function) -> None:
             detail = f"entry {lost[0]} is no longer stored" if lost else "entries were added"
             fail(function, f"the known entries changed: {detail}. A rating equal to its user's mean must stay a "
                            "stored 0 (change matrix.data; never eliminate zeros).", inputs)
-        check_close(function, v2, v - expected[r], inputs, rtol=1e-6, atol=1e-6,  # allows means in float32
+        check_close(function, v2, expected_values, inputs, rtol=1e-6, atol=1e-6,  # allows means in float32
                     what="the shifted values (in row-major order)",
                     why="subtract from every stored rating its own user's mean (np.repeat the means by the row "
                         "lengths np.diff(matrix.indptr)).")
     passed(function, 5 * len(cases))
+
+
+@answer
+def _best_rank_error(matrix, k):
+    """The squared error of the best rank-k approximation of `matrix`: its discarded squared singular values."""
+    return np.sum(np.linalg.svd(matrix.toarray(), compute_uv=False)[k:] ** 2)
 
 
 def initialize_Q_P(function) -> None:
@@ -117,9 +136,8 @@ def initialize_Q_P(function) -> None:
         fail(function, "random_state=0 and random_state=1 gave the same factors; use the random_state.", inputs)
     svd_inputs = {**inputs, "init": "svd"}
     Q, P = factors(**svd_inputs)
-    singular_values = np.linalg.svd(matrix.toarray(), compute_uv=False)
     error = np.linalg.norm(matrix.toarray() - Q.astype(float) @ P.astype(float)) ** 2
-    check_close(function, np.array(error), np.array(np.sum(singular_values[k:] ** 2)), svd_inputs, rtol=1e-6,
+    check_close(function, np.array(error), np.array(_best_rank_error(matrix, k)), svd_inputs, rtol=1e-6,
                 what="||M - Q P||^2 with init='svd' (compared with the sum of the discarded squared singular values)",
                 why="Q P must be the truncated SVD U_k S_k V_k^T.")
     Q_norms, P_norms = np.linalg.norm(Q, axis=0), np.linalg.norm(P, axis=1)
@@ -131,6 +149,7 @@ def initialize_Q_P(function) -> None:
     passed(function, 5)
 
 
+@answer
 def _ridge_rows(R, F, reg_lambda):
     """scikit-learn's Ridge fitted to every row of R separately (zeros for a row without ratings).
 
@@ -224,18 +243,19 @@ def _check_best_copy(function, best_Q, best_P, recorded, inputs):
     """The returned factors must give the smallest recorded validation loss (else: a reference, a mean, a penalty)."""
     __tracebackhide__ = True
     val_idx, val_values = inputs["val_idx"], inputs["val_values"]
-    own = _sse(best_Q, best_P, val_idx, val_values)
-    if not np.isclose(own, recorded, rtol=1e-5, atol=1e-9):
-        if np.isclose(own / len(val_values), recorded, rtol=1e-5):
-            hint = "your validation losses are means; record the sum of squared errors on the validation entries."
-        elif np.isclose(own + _penalty(best_Q, best_P, inputs["reg_lambda"]), recorded, rtol=1e-5):
-            hint = ("your validation losses include the penalty; the validation loss is the sum of squared errors "
-                    "alone: loss(val_values, val_idx, Q, P, 0).")
-        else:
-            hint = ("return copies of the best factors (best_Q = Q.copy()): a reference follows the latest "
-                    "iterate. The validation loss is the sum of squared errors on the validation entries.")
-        fail(function, f"your smallest recorded validation loss is {recorded:.6g}, but the factors you returned give "
-                       f"{own:.6g}:\n{hint}", inputs)
+    with if_stored():
+        own = _sse(best_Q, best_P, val_idx, val_values)
+        if not np.isclose(own, recorded, rtol=1e-5, atol=1e-9):
+            if np.isclose(own / len(val_values), recorded, rtol=1e-5):
+                hint = "your validation losses are means; record the sum of squared errors on the validation entries."
+            elif np.isclose(own + _penalty(best_Q, best_P, inputs["reg_lambda"]), recorded, rtol=1e-5):
+                hint = ("your validation losses include the penalty; the validation loss is the sum of squared errors "
+                        "alone: loss(val_values, val_idx, Q, P, 0).")
+            else:
+                hint = ("return copies of the best factors (best_Q = Q.copy()): a reference follows the latest "
+                        "iterate. The validation loss is the sum of squared errors on the validation entries.")
+            fail(function, f"your smallest recorded validation loss is {recorded:.6g}, but the factors you returned "
+                           f"give {own:.6g}:\n{hint}", inputs)
 
 
 def _check_training(function, result, inputs, *, train_values, train_idx, patience, n_steps, step, unit, diverged):
@@ -268,14 +288,15 @@ def _check_training(function, result, inputs, *, train_values, train_idx, patien
         fail(function, f"training went on for {after_best} evaluations after the best one; it should stop once the "
                        f"validation loss has not improved for patience = {patience} evaluations.", inputs)
     _check_best_copy(function, best_Q, best_P, validation[best], inputs)
-    errors = _sse(best_Q, best_P, train_idx, train_values)
-    objective = errors + _penalty(best_Q, best_P, reg_lambda)
-    if not np.isclose(train[best], objective, rtol=1e-5, atol=1e-9):
-        without = " (that is the loss without the penalty)" if np.isclose(train[best], errors, rtol=1e-5) else ""
-        fail(function, f"at the best evaluation you recorded the training loss {train[best]:.6g}, but the returned "
-                       f"factors give L = {objective:.6g}{without}:\nthe training loss is the objective L: squared "
-                       "errors on the known training entries + reg_lambda (||Q||^2 + ||P||^2), loss(..., reg_lambda).",
-             inputs)
+    with if_stored():
+        errors = _sse(best_Q, best_P, train_idx, train_values)
+        objective = errors + _penalty(best_Q, best_P, reg_lambda)
+        if not np.isclose(train[best], objective, rtol=1e-5, atol=1e-9):
+            without = " (that is the loss without the penalty)" if np.isclose(train[best], errors, rtol=1e-5) else ""
+            fail(function, f"at the best evaluation you recorded the training loss {train[best]:.6g}, but the "
+                           f"returned factors give L = {objective:.6g}{without}:\nthe training loss is the objective "
+                           "L: squared errors on the known training entries + reg_lambda (||Q||^2 + ||P||^2), "
+                           "loss(..., reg_lambda).", inputs)
     stopped_early = after_best == patience
     if not stopped_early and validation.size != -(-n_steps // step):
         fail(function, f"training stopped after {validation.size} evaluations, although patience had not run out "
@@ -308,11 +329,11 @@ def _check_start(function, inputs, what, unit):
                            f"values from {values.min():.3g} to {values.max():.3g}.\nEvaluate (and keep the best) "
                            "before updating, starting from initialize_Q_P(M, k, init, random_state).", inputs)
     else:
-        discarded = np.linalg.svd(M.toarray(), compute_uv=False)[k:]
+        best_error = _best_rank_error(M, k)
         error = np.linalg.norm(M.toarray() - Q @ P) ** 2
-        if not np.isclose(error, np.sum(discarded ** 2), rtol=1e-5):
+        if not np.isclose(error, best_error, rtol=1e-5):
             fail(function, f"with {what} = 1 and init='svd' the returned factors should be the initial ones, the "
-                           f"truncated SVD (||M - Q P||^2 = {np.sum(discarded ** 2):.6g}), but they give "
+                           f"truncated SVD (||M - Q P||^2 = {best_error:.6g}), but they give "
                            f"{error:.6g}.\nStart from initialize_Q_P(M, k, init, random_state), and evaluate before "
                            "updating.", inputs)
     if result[4] != -1:
@@ -371,6 +392,17 @@ def latent_factor_alternating_optimization(function) -> None:
     passed(function, 12)
 
 
+@answer
+def _gradient_steps(Q, P, users, items, values, reg_lambda, learning_rate):
+    """(name, Q, P) after one full-batch gradient step from (Q, P): the right one ("right", or "sequential" with P
+    moved by the new Q) and the usual mistakes ("unscaled" penalty, "no penalty")."""
+    ratings = (users, items, values)
+    return [("right", *_gradient_step(Q, P, *ratings, reg_lambda, learning_rate)),
+            ("sequential", *_gradient_step(Q, P, *ratings, reg_lambda, learning_rate, sequential=True)),
+            ("unscaled", *_gradient_step(Q, P, *ratings, reg_lambda, learning_rate, scaled=False)),
+            ("no penalty", *_gradient_step(Q, P, *ratings, 0.0, learning_rate))]
+
+
 def _gradient_step(Q, P, users, items, values, reg_lambda, learning_rate, scaled=True, sequential=False):
     """One step of gradient descent on L / 2 with every rating in one batch: what one SGD epoch is then."""
     errors = values - np.einsum("bk,bk->b", Q[users], P[:, items].T)
@@ -393,15 +425,21 @@ def _check_gradient_step(function, inputs, Q0, P0):
     __tracebackhide__ = True
     coo = inputs["M"].tocoo()
     ratings = (coo.row, coo.col, coo.data, inputs["reg_lambda"], inputs["learning_rate"])
-    val_idx, val_values = inputs["val_idx"], inputs["val_values"]
     result = check_tuple(function, call(function, **inputs), _TRAINING_RESULT, inputs)
     validation = np.asarray(result[2], dtype=float)
     if validation.shape != (2,):
         fail(function, f"with max_epochs = 2 there should be two evaluations, before each epoch; you recorded "
                        f"{validation.size} validation losses.", inputs)
-    steps = {"right": _gradient_step(Q0, P0, *ratings), "sequential": _gradient_step(Q0, P0, *ratings, sequential=True),
-             "unscaled": _gradient_step(Q0, P0, *ratings, scaled=False),
-             "no penalty": _gradient_step(Q0, P0, *ratings[:3], 0.0, ratings[4])}
+    # Q0 and P0 are the student's initial factors: the step from them is not stored in a student edition.
+    with if_stored():
+        _compare_gradient_step(function, inputs, result, validation,
+                               {name: (Q, P) for name, Q, P in _gradient_steps(Q0, P0, *ratings)})
+
+
+def _compare_gradient_step(function, inputs, result, validation, steps):
+    """The recorded validation loss and the returned factors after the step, compared with `steps`."""
+    __tracebackhide__ = True
+    val_idx, val_values = inputs["val_idx"], inputs["val_values"]
     losses = {name: _sse(*factors, val_idx, val_values) for name, factors in steps.items()}
     matches = [name for name, value in losses.items() if np.isclose(validation[1], value, rtol=1e-4)]
     start = "with batch_size >= the number of ratings, one epoch from the initial factors (those returned with " \
@@ -419,8 +457,8 @@ def _check_gradient_step(function, inputs, Q0, P0):
         fail(function, f"{start}, which gives the validation loss {losses['right']:.6g}, but you recorded "
                        f"{validation[1]:.6g}:\n{hint}", inputs)
     if validation[1] < validation[0]:  # the returned factors are those after the step
-        Q1 = check_array(function, result[0], Q0.shape, inputs, "best_Q")
-        P1 = check_array(function, result[1], P0.shape, inputs, "best_P")
+        Q1 = check_array(function, result[0], steps["right"][0].shape, inputs, "best_Q")
+        P1 = check_array(function, result[1], steps["right"][1].shape, inputs, "best_P")
         if not (np.allclose(Q1, steps["right"][0], rtol=1e-4, atol=1e-6)
                 and any(np.allclose(P1, steps[name][1], rtol=1e-4, atol=1e-6) for name in ("right", "sequential"))):
             fail(function, f"{start}, and it improves the validation loss, but the factors you returned differ from "

@@ -6,6 +6,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
+from ._answers import answer
 from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "04_sum_of_mixtures"
@@ -24,6 +25,7 @@ MAX_DRAW_CALLS = 20
 """Calls of the random generator a vectorised sample_sum needs at most here: labels, then one per component."""
 
 
+@answer
 def _pairs(mixture_x, mixture_y):
     """Weight, mean and covariance of every pair (k, l), k major: shapes (Kx Ky,), (Kx Ky, D), (Kx Ky, D, D)."""
     (pi_x, mu_x, s_x), (pi_y, mu_y, s_y) = mixture_x, mixture_y
@@ -32,6 +34,13 @@ def _pairs(mixture_x, mixture_y):
     means = (mu_x[:, None] + mu_y[None, :]).reshape(-1, D)
     covariances = (s_x[:, None] + s_y[None, :]).reshape(-1, D, D)
     return weights, means, covariances
+
+
+@answer
+def _reference_sums(mixture_x, mixture_y, n, seed):
+    """`n` sums x + y drawn by an independent reference sampler seeded with `seed`, shape (n, D)."""
+    rng = np.random.default_rng(seed)
+    return _draw(n, mixture_x, rng) + _draw(n, mixture_y, rng)
 
 
 def _draw(n, mixture, rng):
@@ -45,12 +54,11 @@ def _draw(n, mixture, rng):
     return draws
 
 
-def _sample_covariance_hint(observed, index, atol):
-    """Name the mistake whose covariance for pair `index` the samples show (empty if none)."""
-    k, l = divmod(index, len(SEPARATED_Y[0]))
-    cov_x, cov_y = SEPARATED_X[2][k], SEPARATED_Y[2][l]
+@answer
+def _sample_covariance_mistakes(cov_x, cov_y):
+    """The covariance of the samples of one pair under the usual mistakes, each with its hint."""
     chol_x, chol_y = np.linalg.cholesky(cov_x), np.linalg.cholesky(cov_y)
-    candidates = [
+    return [
         ("with standard normals eps in rows, x = mu + eps @ L.T (L the Cholesky factor); eps @ L has covariance "
          "L^T L, not Sigma.", chol_x.T @ chol_x + chol_y.T @ chol_y),
         ("x and y share their standard normal draws; draw them independently, so that the covariances add.",
@@ -59,6 +67,10 @@ def _sample_covariance_hint(observed, index, atol):
          (cov_x + cov_y) / 2),
         ("only x's covariance; y must be drawn from N(mu_l, Sigma_l) of its own component l, then added.", cov_x),
     ]
+
+
+def _sample_covariance_hint(observed, candidates, atol):
+    """Name the mistake among `candidates` whose covariance the samples show (the rule if none)."""
     for hint, value in candidates:
         if np.allclose(observed, value, rtol=0, atol=atol):
             return hint
@@ -110,9 +122,11 @@ def sample_sum(function) -> None:
                     what=f"the mean of the samples from pair {divmod(index, 3)}",
                     why="x comes from component k of mixture_x, y from component l of mixture_y.")
         observed = np.cov(group, rowvar=False)
+        k, l = divmod(index, len(SEPARATED_Y[0]))
+        mistakes = _sample_covariance_mistakes(SEPARATED_X[2][k], SEPARATED_Y[2][l])
         check_close(function, observed, covariances[index], inputs, rtol=0, atol=5 * covariance_se,
                     what=f"the covariance of the samples from pair {divmod(index, 3)}",
-                    why=_sample_covariance_hint(observed, index, 5 * covariance_se))
+                    why=_sample_covariance_hint(observed, mistakes, 5 * covariance_se))
     if np.mean(pair[1:] != pair[:-1]) < 0.5 * (1 - np.sum(weights**2)):
         fail(function, "the samples are grouped by pair of components; return them in the order they were drawn "
                        "(z = x + y row by row, with x and y each in its own draw order).", inputs)
@@ -146,31 +160,45 @@ def _components(function, result, mixture_x, mixture_y, inputs):
             check_array(function, result[2], (K, D, D), inputs, "the covariances"))
 
 
-def _covariance_hint(got, mixture_x, mixture_y):
-    """Name the mistake that explains every returned covariance (pairs in the expected order), if one does."""
+@answer
+def _covariance_mistakes(mixture_x, mixture_y):
+    """The covariances of all pairs (k major) under the usual mistakes, each with its hint."""
     s_x, s_y = mixture_x[2][:, None], mixture_y[2][None, :]
     D = s_x.shape[-1]
-    candidates = [
+    return [(hint, value.reshape(-1, D, D)) for hint, value in [
         ("the covariances are averaged; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", (s_x + s_y) / 2),
         ("the covariances are multiplied; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", s_x @ s_y),
         ("only x's covariance; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", s_x + 0 * s_y),
         ("only y's covariance; for independent x and y they add: Sigma_x[k] + Sigma_y[l].", s_y + 0 * s_x),
-    ]
+    ]]
+
+
+def _covariance_hint(got, candidates):
+    """Name the mistake among `candidates` that explains every returned covariance (pairs in the expected order),
+    if one does."""
     for hint, value in candidates:
-        if np.allclose(got, value.reshape(-1, D, D), rtol=1e-6, atol=1e-9):
+        if np.allclose(got, value, rtol=1e-6, atol=1e-9):
             return hint
     return "the covariance of a sum of independent Gaussians is the sum of their covariances."
+
+
+@answer
+def _weight_mistakes(pi_x, pi_y):
+    """The weights of the pairs when they are added instead of multiplied, raw and normalised."""
+    added = (pi_x[:, None] + pi_y[None, :]).ravel()
+    return [added, added / added.sum()]
 
 
 def _match_components(function, result, mixture_x, mixture_y, inputs):
     """Check that the returned mixture has the expected components, in any order."""
     __tracebackhide__ = True
     weights, means, covariances = _pairs(mixture_x, mixture_y)
+    weight_mistakes = _weight_mistakes(mixture_x[0], mixture_y[0])
+    covariance_mistakes = _covariance_mistakes(mixture_x, mixture_y)
     K_y = len(mixture_y[0])
     K = len(weights)
     got_weights, got_means, got_covariances = _components(function, result, mixture_x, mixture_y, inputs)
-    added = (mixture_x[0][:, None] + mixture_y[0][None, :]).ravel()
-    if any(np.allclose(np.sort(got_weights), np.sort(wrong)) for wrong in (added, added / added.sum())):
+    if any(np.allclose(np.sort(got_weights), np.sort(wrong)) for wrong in weight_mistakes):
         fail(function, "the weights are pi_x[k] + pi_y[l]; k and l are drawn independently, so the weight of "
                        "(k, l) is the product pi_x[k] * pi_y[l].", inputs)
     check_close(function, np.array(got_weights.sum()), np.array(1.0), inputs, what="the sum of the weights",
@@ -187,7 +215,7 @@ def _match_components(function, result, mixture_x, mixture_y, inputs):
                 and np.isclose(got_weights[j], weights[index])]
         order.append((best or same_mean)[0])
         unused.remove(order[-1])
-    hint = _covariance_hint(got_covariances[order], mixture_x, mixture_y)
+    hint = _covariance_hint(got_covariances[order], covariance_mistakes)
     for index, j in enumerate(order):
         k, l = divmod(index, K_y)
         check_close(function, got_weights[j:j + 1], weights[index:index + 1], inputs,
@@ -216,9 +244,8 @@ def sum_of_mixtures(function) -> None:
         result = _match_components(function, call(function, **inputs), mixture_x, mixture_y, inputs)
         n_cases += 1
         if mixture_x is ONE_D_X:
-            rng = np.random.default_rng(7)
             n = 100_000
-            z = (_draw(n, mixture_x, rng) + _draw(n, mixture_y, rng))[:, 0]
+            z = _reference_sums(mixture_x, mixture_y, n, 7)[:, 0]
             weights, means, covariances = result
             scales = np.sqrt(covariances[:, 0, 0])
 
@@ -234,6 +261,7 @@ def sum_of_mixtures(function) -> None:
     passed(function, n_cases)
 
 
+@answer
 def _reference_log_density(X, weights, means, covariances):
     return logsumexp(_log_pdfs(X, means, covariances), axis=1, b=weights)
 
@@ -243,17 +271,15 @@ def _log_pdfs(X, means, covariances):
                             for m, c in zip(means, covariances, strict=True)])
 
 
-def _log_density_hint(result, X, weights, means, covariances):
-    """Name the usual mistake that `result` shows, from the expected and the wrong values."""
-    if not isinstance(result, np.ndarray) or result.shape != (len(X),) or not np.isrealobj(result):
-        return ""
+@answer
+def _log_density_mistakes(X, weights, means, covariances):
+    """The expected log-density and what the usual mistakes return, each with its hint (the underflow in linear
+    space is matched from the expected values)."""
     log_pdfs = _log_pdfs(X, means, covariances)
     expected = logsumexp(log_pdfs, axis=1, b=weights)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_weights = np.log(weights)
-        candidates = [
-            ("log(sum(pi * pdf)) underflows to -inf far from every component; work in log space: "
-             "logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)).", np.where(np.isfinite(result), expected, -np.inf)),
+        return expected, [
             ("this is p(x), not log p(x).", np.exp(expected)),
             ("the weights are missing: add log pi_k to every component's log-density (or pass b=pi to logsumexp).",
              logsumexp(log_pdfs, axis=1)),
@@ -264,7 +290,16 @@ def _log_density_hint(result, X, weights, means, covariances):
             ("the weights enter twice: use logsumexp(log N, b=pi) or logsumexp(log pi + log N), not both.",
              logsumexp(log_weights + log_pdfs, axis=1, b=weights)),
         ]
-    for hint, value in candidates:
+
+
+def _log_density_hint(result, X, mistakes):
+    """Name the usual mistake that `result` shows, from the expected and the wrong values."""
+    if not isinstance(result, np.ndarray) or result.shape != (len(X),) or not np.isrealobj(result):
+        return ""
+    expected, candidates = mistakes
+    underflow = ("log(sum(pi * pdf)) underflows to -inf far from every component; work in log space: "
+                 "logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)).", np.where(np.isfinite(result), expected, -np.inf))
+    for hint, value in [underflow, *candidates]:
         if np.allclose(result, value, rtol=1e-6, atol=1e-7, equal_nan=False) and not np.allclose(value, expected):
             return hint
     return "log p(x) = logsumexp_k (log pi_k + log N(x | mu_k, Sigma_k)), computed in log space."
@@ -286,7 +321,8 @@ def mixture_log_density(function) -> None:
         X = np.vstack([rng.normal(scale=3.0, size=(6, D)), np.full((2, D), 40.0), np.full((1, D), -300.0)])
         inputs = {"X": X, "mixture": mixture}
         result = call(function, **inputs)
+        mistakes = _log_density_mistakes(X, *mixture)
         check_close(function, result, _reference_log_density(X, *mixture), inputs, rtol=1e-7, atol=1e-7,
-                    what="the log-density", why=_log_density_hint(result, X, *mixture))
+                    what="the log-density", why=_log_density_hint(result, X, mistakes))
         n_cases += 1
     passed(function, n_cases)
