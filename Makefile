@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LAB_FLAGS ?= --no-browser --ip=127.0.0.1 --allow-root
+# The exact versions CI tests; `make test CONSTRAINTS=` (on a new .venv) installs the newest releases instead.
+CONSTRAINTS ?= .ci/constraints.txt
+PIP_INSTALL := $(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
+# pytest-xdist workers for `make test`: 2 suits a 2-core machine; JOBS=0 runs everything in one process.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
-.PHONY: lab test exercises execute bench book pdf clean
+.PHONY: lab test test-fast exercises execute bench book pdf clean
 
 lab: $(VENV)/.installed  # copies new exercises into work/ (never over a file there), prints their status
 	$(BIN)/python -m latent_course lab $(LAB_FLAGS)
 
-test: $(VENV)/.installed
-	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(BIN)/python -m pytest
+test: $(VENV)/.test-installed  # everything CI runs: every test, every solved notebook, the book, Spark
+	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(PYTEST) --durations=15
+
+test-fast: $(VENV)/.test-installed  # the same without the tests marked slow (notebooks, browsers, Spark, child processes)
+	$(BIN)/ruff check . && $(BIN)/python -m latent_course exercises --check && $(PYTEST) -m "not slow"
 
 exercises: $(VENV)/.installed
 	$(BIN)/python -m latent_course exercises
@@ -28,13 +37,17 @@ pdf: book  # the lecture notes as one PDF in build/notes.pdf, printed from the s
 	$(BIN)/python book/pdf.py
 
 $(VENV)/.book-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[book]"
+	$(PIP_INSTALL) -e ".[book]"
 	touch $@
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PIP_INSTALL) -e ".[test,spark,book]"
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e ".[test]"
 	touch $@
 
 clean:

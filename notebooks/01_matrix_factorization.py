@@ -262,9 +262,9 @@ checks.update_factors(update_factors)
 # ```
 # iteration  training loss  validation RMSE
 #         0     1.1566e+08          25.1205
-#         5           3668           2.5347
+#         1          21905           3.6673
 # ...
-# stopped at iteration 29 (patience ran out); best validation RMSE 2.3632
+# stopped at iteration 5 (max_steps reached); best validation RMSE 2.4928
 # ```
 #
 # `non_zero_idx` lists the known training entries. The shifted matrix stores them all, explicit zeros included, so
@@ -332,22 +332,25 @@ checks.latent_factor_alternating_optimization(latent_factor_alternating_optimiza
 # %% [markdown]
 # ## The original setting, and what goes wrong with it
 #
-# The original exercise trained with $k = 100$, $\lambda = 10^{-4}$, random initialisation and patience 10. This cell
-# takes a while, longer with a loop over rows in `update_factors`: each iteration solves more than 5,000 ridge
-# systems of size 100.
+# The original exercise trained with $k = 100$, $\lambda = 10^{-4}$, random initialisation and patience 10. Every
+# iteration solves more than 5,000 ridge systems of size up to 100 (longer with a loop over rows in `update_factors`),
+# and five iterations show what happens, so this cell stops there (`max_steps=6`: evaluations at iterations 0 to 5).
+# `benchmarks/als_original_setting.py` runs the original setting to the end: early stopping ends it after 30
+# iterations, with its best validation RMSE, 2.36, at iteration 19.
 
 # %%
 non_zero_idx = np.column_stack(train_idx)
 Q, P, val_losses, train_losses, converged_after = latent_factor_alternating_optimization(
     M_shifted, non_zero_idx, k=100, val_idx=val_idx, val_values=val_shifted, reg_lambda=1e-4, init="random",
-    patience=10, log_every=5)
+    max_steps=6, patience=10, log_every=1)
 print(f"converged_after = {converged_after}")
 
 # %% [markdown]
 # The huge loss at iteration 0 only reflects the random start: every initial prediction is about $k/4 = 25$, and the
 # first half-step discards the initial $Q$ anyway. From the first evaluation after a sweep, the training loss falls
-# by a factor of about 70, while the validation error stalls near 2.4 stars, far worse than simply predicting every
-# user's mean (about 1.35, below). With 100 free numbers per user and per restaurant and almost no penalty, the model
+# by a factor of about 6 in four sweeps (and keeps falling: by about 70 in the 30 iterations of the full run), while
+# the validation error stalls near 2.5 stars, far worse than simply predicting every user's mean (about 1.35,
+# below). With 100 free numbers per user and per restaurant and almost no penalty, the model
 # fits the noise of every training rating (nine in ten users have fewer than 100 ratings, so theirs can be matched
 # almost exactly) and predicts unseen ones badly. Early stopping returns the best factors it saw, but
 # the best of a badly overfitting model is still bad. The remedy is a smaller $k$ and a real penalty, both chosen on
@@ -358,7 +361,8 @@ start_rmse, best_rmse = np.sqrt(np.array([val_losses[0], min(val_losses)]) / len
 mean_only_rmse = np.sqrt(np.mean(val_shifted**2))  # predicting every user's mean
 few_ratings = np.mean(np.diff(M_shifted.indptr) < 100)
 assert 24 < start_rmse < 26  # checks: random-init-prediction
-assert 10 < train_losses[1] / min(train_losses) < 100 and train_losses[0] / train_losses[1] > 1000  # checks: random-init-prediction
+assert np.all(np.diff(train_losses) < 0) and train_losses[1] / train_losses[-1] > 5  # checks: original-setting-overfits
+assert train_losses[0] / train_losses[1] > 1000  # checks: random-init-prediction
 assert best_rmse > 1.5 * mean_only_rmse and few_ratings > 0.85  # checks: original-setting-overfits
 print(f"validation RMSE {start_rmse:.1f} at the random start, at best {best_rmse:.2f}, against {mean_only_rmse:.2f} "
       f"for the users' means; {few_ratings:.0%} of the users have fewer than 100 ratings")
@@ -369,9 +373,9 @@ print(f"validation RMSE {start_rmse:.1f} at the random start, at best {best_rmse
 # %%
 sweep = {}
 for k in [2, 5, 10]:
-    for reg_lambda in [0.3, 1.0, 3.0, 10.0]:
+    for reg_lambda in [1.0, 10.0]:
         result = latent_factor_alternating_optimization(
-            M_shifted, non_zero_idx, k, val_idx, val_shifted, reg_lambda, max_steps=40, init="svd", log_every=0)
+            M_shifted, non_zero_idx, k, val_idx, val_shifted, reg_lambda, max_steps=20, init="svd", log_every=0)
         sweep[k, reg_lambda] = np.sqrt(min(result[2]) / len(val_values))
 ks, lambdas = sorted({k for k, _ in sweep}), sorted({lam for _, lam in sweep})
 print("validation RMSE" + "".join(f"{f'lambda = {lam:g}':>14}" for lam in lambdas))

@@ -66,17 +66,19 @@ def test_the_runtime_has_no_import_circle():
 def test_the_runtime_never_names_the_solutions_folder():
     for path in RUNTIME:
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = _docstrings(tree)
         constants = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                     and isinstance(node.value, str) and not _is_docstring(node, tree)]
+                     and isinstance(node.value, str) and node not in docstrings]
         names = [node.id for node in ast.walk(tree) if isinstance(node, ast.Name)]
         assert "SOLUTIONS" not in names, path
         assert not [value for value in constants if "solutions" in value.split("/")], path
 
 
-def _is_docstring(node, tree):
-    return any(isinstance(owner, ast.Module | ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
-               and owner.body and isinstance(owner.body[0], ast.Expr) and owner.body[0].value is node
-               for owner in ast.walk(tree))
+def _docstrings(tree):
+    """The docstring nodes of a module, its classes and functions (one walk of the tree)."""
+    return {owner.body[0].value for owner in ast.walk(tree)
+            if isinstance(owner, ast.Module | ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
+            and owner.body and isinstance(owner.body[0], ast.Expr)}
 
 
 def test_the_runtime_works_with_the_tooling_made_unimportable(tmp_path):

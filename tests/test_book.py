@@ -5,8 +5,9 @@ localhost and opened page by page in headless Chromium: no console error, every 
 every internal link resolves, nothing fetched from another host. One screenshot per page goes to
 ``build/screenshots/book/`` (ignored by Git) for a maintainer to look at.
 
-Outside CI, a missing book extra, Playwright or Chromium skips these tests with a message; in CI (``CI=true``) it
-fails them.
+The site is built once per test process and shared by every test here, as is the session's one Chromium
+(``tests/conftest.py``). Outside CI, a missing book extra, Playwright or Chromium skips these tests with a message; in
+CI (``CI=true``) it fails them.
 """
 
 import functools
@@ -24,7 +25,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
+from latent_course.tools.browser import CHROMIUM
 from latent_course.tools.solutions import ROOT
 from latent_course.topics import topics
 
@@ -70,7 +71,7 @@ def _need(what: str, reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def book_extra():
     for module in ("sphinx", "myst_nb", "sphinx_book_theme"):
         try:
@@ -79,7 +80,7 @@ def book_extra():
             _need("the book extra", f"{module} is not installed (pip install -e '.[book]')")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(book_extra) -> Path:
     """The site, built afresh as `make book` builds it; the build fails on any warning."""
     shutil.rmtree(SITE, ignore_errors=True)
@@ -227,21 +228,7 @@ def test_a_bare_equation_label_fails_the_build(book_extra, tmp_path):
     assert "[(label)](#label)" in built.stderr and "demo-claim" not in built.stderr
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("a browser", "Playwright for Python is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists():
-        _need("a browser", f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(site):
     """The site on an HTTP server on localhost, as a reader (or a static host) serves it."""
     handler = functools.partial(_QuietHandler, directory=str(site))

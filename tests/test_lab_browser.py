@@ -1,7 +1,8 @@
 """A student's session in a real browser: JupyterLab started the way ``make lab`` starts it, driven in headless
 Chromium. Screenshots of each case go to ``build/screenshots/`` (ignored by Git).
 
-Outside CI, a missing Chromium or Playwright skips these tests with a message; in CI (``CI=true``) it fails them.
+The browser is the session's one Chromium (``tests/conftest.py``): outside CI, a missing Chromium or Playwright skips
+these tests with a message; in CI (``CI=true``) it fails them.
 """
 
 import os
@@ -17,7 +18,6 @@ import uuid
 import pytest
 
 from latent_course.notebook import read_cells
-from latent_course.tools.browser import CHROMIUM, CHROMIUM_ARGS
 from latent_course.tools.solutions import ROOT
 
 pytestmark = pytest.mark.full_course  # about the solved notebooks or the repository: not in a student edition
@@ -25,31 +25,6 @@ pytestmark = pytest.mark.full_course  # about the solved notebooks or the reposi
 SCREENSHOTS = ROOT / "build" / "screenshots"
 TOPIC = "03_mixture_moments"
 TIMEOUT_MS = 120_000
-
-
-def _missing_browser() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -e '.[test]')"
-    if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _missing_browser()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need a browser in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _free_port() -> int:

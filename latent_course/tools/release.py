@@ -24,7 +24,7 @@ from .solutions import NOTEBOOKS, ROOT, SOLUTIONS, load_solution, require_course
 
 __all__ = ["COPIED", "release", "resolve_topics", "strip_answers", "student_readme", "main"]
 
-COPIED = ["LICENSE", "Makefile", "environment.yml", "jupytext.toml", ".gitignore"]
+COPIED = ["LICENSE", "Makefile", "environment.yml", "jupytext.toml", ".gitignore", ".ci/constraints.txt"]
 """Files copied as they are."""
 
 INSTRUCTOR_ONLY = re.compile(r"^<!-- instructor-only -->\n.*?^<!-- /instructor-only -->\n", re.MULTILINE | re.DOTALL)
