@@ -170,6 +170,10 @@ SHIFT_MUTANTS = {
     "changes its input in place": (_in_place, "changed its argument matrix in place"),
     "explicit zeros eliminated": (_zeros_eliminated, "the known entries changed: entry"),
     "shifted by the column's index": (_shifted_by_column, "shifted values .* are wrong"),
+    "counts matrix != 0 (a stored zero rating is skipped)": (
+        lambda matrix: _shift(matrix, np.asarray(matrix.sum(axis=1)).ravel()
+                              / np.maximum(np.asarray((matrix != 0).sum(axis=1)).ravel(), 1)),
+        "skip the stored 0 at"),
     "dense result": (lambda matrix: (solution.shift_user_mean(matrix)[0].toarray(),
                                      solution.shift_user_mean(matrix)[1]), "should be a sparse matrix"),
 }

@@ -55,6 +55,20 @@ def _reference_shift(matrix):
     return means, values - means[rows]
 
 
+@answer
+def _nonzero_means(matrix):
+    """Each user's mean over its non-zero values only: what counting ``matrix != 0`` gives."""
+    dense = matrix.toarray()
+    counts = np.count_nonzero(dense, axis=1)
+    return dense.sum(axis=1) / np.maximum(counts, 1)
+
+
+def _with_a_stored_zero():
+    """Ratings on a 0 to 5 scale, with a stored 0 (a known rating of zero stars) in user 1's row."""
+    rows, cols = np.array([0, 0, 1, 1, 1, 2]), np.array([0, 3, 0, 1, 2, 2])
+    return sp.csr_matrix((np.array([4.0, 2.0, 0.0, 5.0, 4.0, 3.0]), (rows, cols)), shape=(3, 4))
+
+
 _MEAN_HINT = "average each user's stored ratings only, not all D columns (matrix.mean(axis=1) divides by D); " \
              "a user without ratings gets 0"
 
@@ -70,7 +84,7 @@ def shift_user_mean(function) -> None:
     rows = np.array([1, 1, 1, 2, 4, 4])
     cols = np.array([0, 2, 4, 1, 0, 3])
     small = sp.csr_matrix((np.array([4.0, 3.0, 2.0, 5.0, 1.0, 5.0]), (rows, cols)), shape=(6, 5))
-    cases = [small, _random_ratings(np.random.default_rng(1), 30, 20, 0.3)]
+    cases = [small, _random_ratings(np.random.default_rng(1), 30, 20, 0.3), _with_a_stored_zero()]
     for matrix in cases:
         inputs = {"matrix": matrix}
         N = matrix.shape[0]
@@ -81,6 +95,10 @@ def shift_user_mean(function) -> None:
         expected, expected_values = _reference_shift(matrix)
         if isinstance(means, np.ndarray) and means.size == N and np.issubdtype(means.dtype, np.number):
             shape_note = "" if means.shape == (N,) else f" (also: return them with shape ({N},), not {means.shape})"
+            if matrix.nnz != np.count_nonzero(matrix.data) and np.allclose(np.ravel(means), _nonzero_means(matrix)):
+                fail(function, "the user means skip the stored 0 at (1, 0): a stored entry is a known rating even "
+                               "when its value is 0. Count the stored entries (np.diff(matrix.indptr)), not the "
+                               "non-zero values (matrix != 0, count_nonzero, getnnz after eliminate_zeros).", inputs)
             check_close(function, np.asarray(means).reshape(N), expected, inputs, what="the user means",
                         why=_MEAN_HINT + shape_note + ".")
         check_array(function, means, (N,), inputs, "user_means")
