@@ -107,9 +107,10 @@ def student_sgd(M, k, val_idx, val_values, reg_lambda, learning_rate=0.01, batch
         for start in range(0, values.size, batch_size):
             batch = order[start:start + batch_size]
             i, x = users[batch], items[batch]
-            e = values[batch] - (Q[i] * P[:, x].T).sum(axis=1)
-            np.add.at(Q, i, learning_rate * (e[:, None] * P[:, x].T - reg_lambda / n_user[i, None] * Q[i]))
-            np.add.at(P.T, x, learning_rate * (e[:, None] * Q[i] - reg_lambda / n_item[x, None] * P[:, x].T))
+            q_before, p_before = Q[i], P[:, x].T
+            e = values[batch] - (q_before * p_before).sum(axis=1)
+            np.add.at(Q, i, learning_rate * (e[:, None] * p_before - reg_lambda / n_user[i, None] * q_before))
+            np.add.at(P.T, x, learning_rate * (e[:, None] * q_before - reg_lambda / n_item[x, None] * p_before))
     return best[1], best[2], history, train, converged_after
 
 
@@ -338,7 +339,7 @@ def test_the_copy_message_is_short_and_reads_the_right_way_round():
 def _sgd(unscaled=False, no_penalty=False, without_add_at=False, fixed_learning_rate=False, fixed_batch=False,
          aliasing=False, never_stop=False, unseeded=False, fixed_seed=False, evaluate_after_epoch=False,
          always_svd=False, wrong_sign=False, validation_penalty=False, converged_is_last=False, unbalanced=False,
-         fixed_patience=False):
+         fixed_patience=False, sequential=False, same_order=False):
     """SGD with one of the usual mistakes switched on."""
     def latent_factor_sgd(M, k, val_idx, val_values, reg_lambda, learning_rate=0.01, batch_size=256, max_epochs=50,
                           patience=3, init="svd", random_state=0):
@@ -358,7 +359,8 @@ def _sgd(unscaled=False, no_penalty=False, without_add_at=False, fixed_learning_
         validation, train = [], []
 
         def epoch_of_updates():
-            order = rng.permutation(len(values))
+            shuffler = np.random.default_rng(random_state) if same_order else rng
+            order = shuffler.permutation(len(values))
             for batch in np.array_split(order, max(1, len(order) // batch_size)):
                 i, x = users[batch], items[batch]
                 q, p = Q[i], P[:, x].T
@@ -368,6 +370,7 @@ def _sgd(unscaled=False, no_penalty=False, without_add_at=False, fixed_learning_
                     P.T[x] += learning_rate * (errors[:, None] * q - item_decay[x, None] * p)
                 else:
                     np.add.at(Q, i, learning_rate * (errors[:, None] * p - user_decay[i, None] * q))
+                    q = Q[i] if sequential else q
                     np.add.at(P.T, x, learning_rate * (errors[:, None] * q - item_decay[x, None] * p))
 
         for epoch in range(max_epochs):
@@ -406,6 +409,8 @@ SGD_MUTANTS = {
     "evaluating after the epoch": (_sgd(evaluate_after_epoch=True), "Evaluate .*before updating"),
     "init ignored": (_sgd(always_svd=True), "init='random'"),
     "unbalanced start (Q = U S, P = V^T)": (_sgd(unbalanced=True), "training diverged|fell only"),
+    "P moved by the already-moved Q": (_sgd(sequential=True), "p_x moved by the already-moved q_i"),
+    "a fresh generator every epoch (the same order)": (_sgd(same_order=True), "shuffled the ratings into the same order"),
 }
 
 
