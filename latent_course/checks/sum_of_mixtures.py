@@ -6,6 +6,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
+from ..mixtures import Mixture
 from ._answers import answer
 from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
@@ -223,13 +224,19 @@ def _match_components(function, result, mixture_x, mixture_y, inputs):
                     why="x and y are independent, so the weight of (k, l) is pi_x[k] * pi_y[l].")
         check_close(function, got_covariances[j], covariances[index], inputs,
                     what=f"the covariance of the component with mean mu_x[{k}] + mu_y[{l}]", why=hint)
+    if order != list(range(K)):
+        index = next(index for index, j in enumerate(order) if j != index)
+        k, l = divmod(index, K_y)
+        fail(function, f"the components are right but in another order: the pair (k, l) = ({k}, {l}) is at index "
+                       f"{order[index]}, where the documented order k * K_y + l puts it at {index} (k major: all "
+                       "pairs of x's first component, then those of its second ...).", inputs)
     return got_weights, got_means, got_covariances
 
 
 def sum_of_mixtures(function) -> None:
     """Check ``function(mixture_x, mixture_y)`` returning the mixture of z = x + y.
 
-    Every component (k, l) must appear once, in any order, with weight pi_k pi_l, mean mu_k + mu_l and covariance
+    Every component (k, l) must appear once, at index k * K_y + l, with weight pi_k pi_l, mean mu_k + mu_l and covariance
     Sigma_k + Sigma_l (also when two pairs share a mean); in one dimension, the returned mixture's CDF must also
     pass a Kolmogorov-Smirnov test at the 1 % level against 10^5 sums drawn independently by the check.
     """
@@ -241,7 +248,8 @@ def sum_of_mixtures(function) -> None:
     for mixture_x, mixture_y in [(ONE_D_X, ONE_D_Y), (SEPARATED_X, SEPARATED_Y), (SEPARATED_Y, SEPARATED_X),
                                  (shared_x, shared_y)]:
         inputs = {"mixture_x": mixture_x, "mixture_y": mixture_y}
-        result = _match_components(function, call(function, **inputs), mixture_x, mixture_y, inputs)
+        returned = call(function, **inputs)
+        result = _match_components(function, returned, mixture_x, mixture_y, inputs)
         n_cases += 1
         if mixture_x is ONE_D_X:
             n = 100_000
@@ -258,7 +266,11 @@ def sum_of_mixtures(function) -> None:
                 fail(function, f"the returned mixture does not fit samples of x + y: Kolmogorov-Smirnov statistic "
                                f"{statistic:.4f} > {critical:.4f} (1 % level).", inputs)
             n_cases += 1
-    passed(function, n_cases)
+    if not all(hasattr(returned, field) for field in Mixture._fields):
+        fail(function, f"returned a {type(returned).__name__}, not a Mixture: later cells read mixture_z.weights, "
+                       "mixture_z.means and mixture_z.covariances. Return Mixture(weights, means, covariances).",
+             inputs)
+    passed(function, n_cases + 1)
 
 
 @answer
