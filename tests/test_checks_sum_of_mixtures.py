@@ -126,7 +126,20 @@ def sample_with_a_ridge_added_in_place(n, mixture_x, mixture_y, random_state=Non
     return cholesky_sampler(n, mixture_x, mixture_y, random_state)
 
 
+def sample_reusing_xs_labels_when_the_sizes_agree(n, mixture_x, mixture_y, random_state=None):
+    rng = np.random.default_rng(random_state)
+    labels_x = rng.choice(len(mixture_x[0]), size=n, p=mixture_x[0])
+    same_size = len(mixture_x[0]) == len(mixture_y[0])
+    labels_y = labels_x if same_size else rng.choice(len(mixture_y[0]), size=n, p=mixture_y[0])
+    z = np.zeros((n, mixture_x[1].shape[1]))
+    for labels, (_, means, covariances) in [(labels_x, mixture_x), (labels_y, mixture_y)]:
+        eps = rng.standard_normal((n, means.shape[1]))
+        z += means[labels] + np.einsum("nij,nj->ni", np.linalg.cholesky(covariances)[labels], eps)
+    return z
+
+
 SAMPLE_MUTANTS = {
+    "y reuses x's labels when K_x = K_y": (sample_reusing_xs_labels_when_the_sizes_agree, "when K_x = K_y"),
     "y drawn from x's component": (sample_y_from_xs_component, "frequency of each pair"),
     "y drawn from x's mixture": (sample_y_from_xs_mixture, "frequency of each pair"),
     "x drawn twice": (sample_x_twice, "frequency of each pair"),

@@ -19,6 +19,8 @@ SEPARATED_X = (np.array([0.3, 0.7]), np.array([[0.0, 0.0], [100.0, 0.0]]),
                np.array([[[0.04, 0.0], [0.0, 0.09]], [[0.16, 0.05], [0.05, 0.1]]]))
 SEPARATED_Y = (np.array([0.2, 0.5, 0.3]), np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]]),
                np.array([[[0.1, 0.0], [0.0, 0.1]], [[0.2, -0.1], [-0.1, 0.1]], [[0.05, 0.0], [0.0, 0.25]]]))
+SEPARATED_Y_TWO = (np.array([0.4, 0.6]), SEPARATED_Y[1][:2], SEPARATED_Y[2][:2])
+"""Two of y's components: a pair of mixtures with K_x = K_y, where reusing x's labels for y still has valid indices."""
 ONE_D_X = (np.array([0.4, 0.6]), np.array([[-2.0], [1.0]]), np.array([[[0.5]], [[0.3]]]))
 ONE_D_Y = (np.array([0.5, 0.5]), np.array([[0.0], [4.0]]), np.array([[[0.2]], [[1.0]]]))
 
@@ -98,7 +100,7 @@ def sample_sum(function) -> None:
 
     The sampler must be vectorised (a handful of calls to the generator, counted with a generator passed as
     random_state). The pair (k, l) of every sample is read off well-separated mixtures; the frequency of each pair
-    must be within 5 binomial standard errors of pi_k pi_l, the mean and covariance of z within each pair must
+    must be within 5 binomial standard errors of pi_k pi_l (also when K_x = K_y), the mean and covariance of z within each pair must
     match mu_k + mu_l and Sigma_k + Sigma_l within 5 standard errors, the samples must come in the order drawn
     (not grouped by pair), the same `random_state` must give the same samples, and another one other samples.
     """
@@ -131,6 +133,14 @@ def sample_sum(function) -> None:
     if np.mean(pair[1:] != pair[:-1]) < 0.5 * (1 - np.sum(weights**2)):
         fail(function, "the samples are grouped by pair of components; return them in the order they were drawn "
                        "(z = x + y row by row, with x and y each in its own draw order).", inputs)
+    equal = {"n": 20_000, "mixture_x": SEPARATED_X, "mixture_y": SEPARATED_Y_TWO, "random_state": 0}
+    z_equal = check_array(function, call(function, **equal), (20_000, 2), equal, "the samples")
+    weights_equal, means_equal, _ = _pairs(SEPARATED_X, SEPARATED_Y_TWO)
+    pair_equal = np.argmin(((z_equal[:, None, :] - means_equal[None]) ** 2).sum(axis=2), axis=1)
+    check_close(function, np.bincount(pair_equal, minlength=4) / 20_000, weights_equal, equal, rtol=0,
+                atol=5 * np.sqrt(0.25 / 20_000), what="the frequency of each pair (k, l), k major, when K_x = K_y,",
+                why="draw y's labels l with their own call, from mixture_y's weights, independently of x's labels "
+                    "(reusing x's labels gives only the pairs (k, k)).")
     check_seeded(function, z, inputs, "samples")
     small = {**inputs, "n": 1000}
     first = check_array(function, call(function, **small), (1000, 2), small, "the samples")
@@ -138,7 +148,7 @@ def sample_sum(function) -> None:
     if np.array_equal(first, other):
         fail(function, "random_state=0 and random_state=1 gave the same samples; seed the generator with "
                        "random_state: rng = np.random.default_rng(random_state).", small)
-    passed(function, 2 * len(weights) + 5)
+    passed(function, 2 * len(weights) + 6)
 
 
 def _components(function, result, mixture_x, mixture_y, inputs):
