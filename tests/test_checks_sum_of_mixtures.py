@@ -285,6 +285,8 @@ def weights_twice(X, mixture):
 
 
 LOG_DENSITY_MUTANTS = {
+    "squeezed to a scalar for one point": (lambda X, mixture: np.squeeze(solution.mixture_log_density(X, mixture))[()],
+                                           "should have shape \\(1,\\), got a scalar"),
     "log of the sum of densities": (log_of_sum_of_densities, "work in log space"),
     "unweighted": (unweighted, "log-density is wrong"),
     "weights missing": (lambda X, mixture: logsumexp(_pdfs(X, mixture), axis=1), "the weights are missing"),

@@ -332,7 +332,8 @@ def mixture_log_density(function) -> None:
 
     The points include some 40 standard deviations away from every component, where computing
     ``log(sum(pi * pdf))`` underflows to -inf: the log-density must be computed in log space. A zero weight and
-    a component whose covariance is far from the identity are included.
+    a component whose covariance is far from the identity are included, and a single point (N = 1) must give an
+    array of shape (1,).
     """
     __tracebackhide__ = True
     rng = np.random.default_rng(11)
@@ -347,4 +348,14 @@ def mixture_log_density(function) -> None:
         check_close(function, result, _reference_log_density(X, *mixture), inputs, rtol=1e-7, atol=1e-7,
                     what="the log-density", why=_log_density_hint(result, X, mistakes))
         n_cases += 1
-    passed(function, n_cases)
+    single = {"X": np.array([[0.5, -1.0]]), "mixture": SEPARATED_X}  # N = 1: still one value per row
+    with np.errstate(divide="ignore"):
+        result = call(function, on_error={ValueError: "with a single point, X has shape (1, D): keep the points "
+                                                      "axis (no squeeze, no scalar special case)."}, **single)
+    if np.shape(result) != (1,):
+        fail(function, f"for a single point (X of shape (1, 2)) the log-density should have shape (1,), got "
+                       f"{'a scalar' if np.ndim(result) == 0 else np.shape(result)}: keep one value per row of X (no "
+                       "squeeze, no .item(), no float(...)).", single)
+    check_close(function, result, _reference_log_density(single["X"], *SEPARATED_X), single, rtol=1e-7, atol=1e-7,
+                what="the log-density of a single point")
+    passed(function, n_cases + 1)
