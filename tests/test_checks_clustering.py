@@ -107,7 +107,15 @@ def fixed_seed(X, k, sample_weight=None, init=None, max_iter=300, random_state=N
     return student_kmeans(X, k, sample_weight, init, max_iter, 0)
 
 
+def int8_labels_counted_with_bincount(X, k, sample_weight=None, init=None, max_iter=300, random_state=None):
+    mu, z = student_kmeans(X, k, sample_weight, init, max_iter, random_state)
+    z = z.astype(np.int8)
+    np.bincount(z, minlength=k)  # the cluster sizes, as a student's update step counts them
+    return mu, z
+
+
 KMEANS_MUTANTS = {
+    "labels in int8, counted with np.bincount": (int8_labels_counted_with_bincount, "int8 holds at most 127"),
     "centroid sums all coordinates": (kmeans_with(centre_sum="all"), "all its coordinates equal"),
     "single assignment pass": (kmeans_with(single_pass=True), "nearer: iterate"),
     "labels in int8": (kmeans_with(labels_dtype=np.int8), "can it hold 199"),

@@ -245,7 +245,25 @@ def _unknown_entries_as_zeros(R, F, reg_lambda):
     return solution.update_factors(full, F, reg_lambda)
 
 
+def _row_by_row(R, F, penalty, dtype=float):
+    """Each row's ridge system solved on its own, in `dtype`, with `penalty(i)` as row i's penalty."""
+    R, F = sp.csr_matrix(R, dtype=dtype), np.asarray(F, dtype=dtype)
+    X = np.zeros((R.shape[0], F.shape[1]), dtype=dtype)
+    for i in range(R.shape[0]):
+        A, r = F[R.indices[R.indptr[i]:R.indptr[i + 1]]], R.data[R.indptr[i]:R.indptr[i + 1]]
+        X[i] = np.linalg.solve(A.T @ A + penalty(i) * np.eye(F.shape[1], dtype=dtype), A.T @ r)
+    return X
+
+
 UPDATE_MUTANTS = {
+    "penalty times the row's count": (
+        lambda R, F, reg_lambda: _row_by_row(R, F, lambda i: reg_lambda * max(R.indptr[i + 1] - R.indptr[i], 1)),
+        "not reg_lambda times the row's number of ratings"),
+    "computed in float32": (
+        lambda R, F, reg_lambda: _row_by_row(R, F, lambda i: np.broadcast_to(reg_lambda, R.shape[:1])[i],
+                                             dtype=np.float32), "compute in float64"),
+    "reg_lambda only as a number": (lambda R, F, reg_lambda: _row_by_row(R, F, lambda i: reg_lambda),
+                                    "reg_lambda is an array here, one penalty per row"),
     "no regulariser: singular systems": (_without_regulariser, "the system is singular: did you add reg_lambda"),
     "tiny regulariser": (lambda R, F, reg_lambda: solution.update_factors(R, F, 1e-12), "compared with scikit-learn"),
     "explicit zeros ignored": (_explicit_zeros_ignored, "explicit zeros included"),

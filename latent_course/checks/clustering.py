@@ -45,7 +45,11 @@ def _labels(function, z, N, k, inputs):
 def _kmeans_result(function, inputs):
     __tracebackhide__ = True
     X, k = inputs["X"], inputs["k"]
-    result = check_tuple(function, call(function, **inputs), ["mu", "z"], inputs)
+    on_error = {} if k <= 127 else {
+        ValueError: f"with k = {k}, labels in a small integer type overflow (int8 holds at most 127) and become "
+                    "negative, which np.bincount and indexing refuse: store the labels in an integer type that holds "
+                    "k - 1 (np.intp, as np.argmin returns)."}
+    result = check_tuple(function, call(function, on_error=on_error, **inputs), ["mu", "z"], inputs)
     mu = check_array(function, result[0], (k, X.shape[1]), inputs, "the centres mu")
     return mu, _labels(function, result[1], len(X), k, inputs)
 

@@ -205,18 +205,31 @@ def update_factors(function) -> None:
                 "none, so without the penalty their k x k systems have no unique solution.")
     n_cases = 0
     per_row = rng.uniform(0.1, 20.0, size=R.shape[0])
+    counts = np.diff(R.indptr)
     for k, reg_lambda in [(4, 0.5), (3, 10.0), (6, 1e-3), (4, per_row)]:
         F = rng.normal(size=(R.shape[1], k))
         inputs = {"R": R, "F": F, "reg_lambda": reg_lambda}
-        result = call(function, on_error={np.linalg.LinAlgError: singular}, **inputs)
-        check_close(function, check_array(function, result, (R.shape[0], k), inputs, "the solution X"),
-                    _ridge_rows(R, F, reg_lambda), inputs, rtol=1e-8, atol=1e-8,
-                    what="the solution X (compared with scikit-learn's Ridge row by row)",
-                    why=("reg_lambda is one penalty per row here: row i adds reg_lambda[i] * I to its own system."
-                         if np.ndim(reg_lambda) else
-                         "every stored entry of a row is a known rating, explicit zeros included; solve "
-                         "(F_O^T F_O + reg_lambda I) x = F_O^T r_O with O the row's stored columns; a row without "
-                         "ratings gets zeros."))
+        on_error = {np.linalg.LinAlgError: singular}
+        if np.ndim(reg_lambda):
+            on_error[ValueError] = ("reg_lambda is an array here, one penalty per row (the going-further part "
+                                    "passes lambda n_i): row i adds reg_lambda[i] * I to its own system; "
+                                    "np.broadcast_to(reg_lambda, (n,)) handles a number and an array alike.")
+        result = check_array(function, call(function, on_error=on_error, **inputs), (R.shape[0], k), inputs,
+                             "the solution X")
+        if result.dtype.itemsize < 8:
+            why = (f"your result is {result.dtype}: with reg_lambda = 1e-3 single precision loses the digits the "
+                   "comparison needs (1e-8); compute in float64.")
+        elif np.allclose(result, _ridge_rows(R, F, reg_lambda * np.maximum(counts, 1)), rtol=1e-8, atol=1e-8):
+            why = ("the penalty is reg_lambda * I, not reg_lambda times the row's number of ratings (that weighted "
+                   "penalty is ALS-WR's, which its callers pass as an array, one penalty per row).")
+        elif np.ndim(reg_lambda):
+            why = "reg_lambda is one penalty per row here: row i adds reg_lambda[i] * I to its own system."
+        else:
+            why = ("every stored entry of a row is a known rating, explicit zeros included; solve "
+                   "(F_O^T F_O + reg_lambda I) x = F_O^T r_O with O the row's stored columns; a row without "
+                   "ratings gets zeros.")
+        check_close(function, result, _ridge_rows(R, F, reg_lambda), inputs, rtol=1e-8, atol=1e-8,
+                    what="the solution X (compared with scikit-learn's Ridge row by row)", why=why)
         n_cases += 1
     passed(function, n_cases)
 
