@@ -119,7 +119,7 @@ print(f"chosen: k = {K}, lambda = {LAMBDA:g}, validation RMSE {scores[K, LAMBDA]
 # | Spark `ALS(...)` | the course | meaning |
 # |---|---|---|
 # | `rank` | `k` | latent dimension |
-# | `maxIter` | `n_iterations` | sweeps, each solving all users, then all items |
+# | `maxIter` | `n_iterations` | sweeps; each of Spark's solves all items, then all users (the course's: users, then items) |
 # | `regParam` | `reg_lambda` | $\lambda$; Spark multiplies it by each row's number of ratings (ALS-WR) |
 # | `implicitPrefs=False` | (explicit ratings) | `True` fits clicks or plays with confidence weights (Hu, Koren, Volinsky 2008), a different objective over all $N \times D$ entries |
 # | `nonnegative=False` | (plain ridge solves) | `True` solves each row by non-negative least squares: factors $\geq 0$ |
@@ -201,7 +201,7 @@ results = {"the course's ALS-WR": star_rmse(test_idx, test_values, Q_ours, P_our
            "Spark's ALS": star_rmse(test_idx, test_values, Q_spark, P_spark)}
 for engine, value in results.items():
     print(f"{engine:<20} test RMSE {value:.3f}")
-assert abs(results["Spark's ALS"] - results["the course's ALS-WR"]) < 0.005
+assert abs(results["Spark's ALS"] - results["the course's ALS-WR"]) < 0.005  # checks: engines-compared
 print("the two test RMSEs agree within 0.005")
 
 # %% [markdown]
@@ -239,8 +239,8 @@ def als_wr_objective(values, ixs, Q, P, reg_lambda):
 checks.als_wr_objective(als_wr_objective)
 
 # %% [markdown]
-# On the same training ratings, the objective of Spark's factors and of ours; then one more half-step of the
-# course's code (users, then items) started **from Spark's factors**. If Spark had stopped far from a minimum of
+# On the same training ratings, the objective of Spark's factors and of ours; then one more sweep of the
+# course's code (the users' half-step, then the items') started **from Spark's factors**. If Spark had stopped far from a minimum of
 # $\mathcal{L}_{\mathrm{WR}}$, or minimised another objective (for example with the penalty $\lambda$ not multiplied
 # by the counts), that step would lower the objective noticeably.
 
@@ -253,7 +253,7 @@ def objective(Q, P):
 
 
 def one_more_sweep(Q, P, weights):
-    """One course ALS half-step for the users, then the items, from (Q, P), with penalty LAMBDA * weights."""
+    """One course ALS sweep (the users' half-step, then the items'), from (Q, P), with penalty LAMBDA * weights."""
     M_columns = M_shifted.T.tocsr()
     Q = topic01.update_factors(M_shifted, P.T, LAMBDA * weights[0])
     return Q, topic01.update_factors(M_columns, Q, LAMBDA * weights[1]).T
@@ -263,13 +263,14 @@ counts = (np.maximum(np.diff(M_shifted.indptr), 1), np.maximum(np.bincount(train
 ours, theirs = objective(Q_ours, P_ours), objective(Q_spark, P_spark)
 after = objective(*one_more_sweep(Q_spark, P_spark, counts))
 print(f"objective of Spark's factors / of the course's: {theirs / ours:.3f}")
-np.testing.assert_allclose(theirs, ours, rtol=0.01)
-assert 0 <= theirs - after < 1e-3 * theirs
+np.testing.assert_allclose(theirs, ours, rtol=0.01)  # checks: spark-objective, engines-compared
+assert 0 <= theirs - after < 1e-3 * theirs  # checks: spark-objective, engines-compared
 print("one course sweep from Spark's factors lowers the objective by less than 0.1%")
 # The same sweep with the unweighted penalty lambda optimises another objective: it moves the factors far.
 Q_plain, P_plain = one_more_sweep(Q_spark, P_spark, (1, 1))
-print(f"with the unweighted penalty instead, Spark's factors move by {np.linalg.norm(Q_plain - Q_spark) / np.linalg.norm(Q_spark):.0%}"
-      " (relative norm of the change of Q)")
+moved = np.linalg.norm(Q_plain - Q_spark) / np.linalg.norm(Q_spark)
+print(f"with the unweighted penalty instead, Spark's factors move by {moved:.0%} (relative norm of the change of Q)")
+assert 0.1 < moved < 0.2  # checks: spark-objective, engines-compared
 
 # %% [markdown]
 # ## The same user, both engines

@@ -175,7 +175,20 @@ def unseeded(X, K, step_size=None, max_iter=50_000, tol=1e-10, random_state=0):
     return solution.train_autoencoder(X, K, step_size, max_iter, tol, np.random.default_rng())
 
 
+def step_from_the_original_N(X, K, step_size=None, max_iter=50_000, tol=1e-10, random_state=0):
+    """The stub's trap: N taken before the reduction to D rows, s_1 of the reduced X."""
+    N, D = X.shape
+    reduced = np.linalg.qr(X, mode="r") * np.sqrt(D / N) if N > D else X
+    if step_size is None:
+        step_size = N / (4 * np.linalg.norm(reduced, ord=2) ** 2)
+    return training_from_the_text(reduced, K, step_size, max_iter, tol, random_state)
+
+
 TRAINING_MUTANTS = {
+    "default step from the original N and the reduced X's s_1": (step_from_the_original_N, "N / D times too large"),
+    "zero initial weights": (lambda X, K, step_size=None, max_iter=50_000, tol=1e-10, random_state=0:
+                             training_from_the_text(X, K, step_size, max_iter, tol, random_state, scale=0.0),
+                             "both gradients are zero"),
     "diverging step": (diverging_step, "the loss increased"),
     "too few steps": (_training(max_iter=20), "the final loss|principal subspace"),
     "stops too early on the subspace": (_training(tol=1e-6), "principal subspace"),

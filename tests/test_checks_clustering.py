@@ -4,6 +4,8 @@ Most mutants are one configurable implementation written in another style than t
 lists), with one mistake switched on.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from checking import assert_catches, assert_passes, mutant_params
@@ -105,7 +107,15 @@ def fixed_seed(X, k, sample_weight=None, init=None, max_iter=300, random_state=N
     return student_kmeans(X, k, sample_weight, init, max_iter, 0)
 
 
+def int8_labels_counted_with_bincount(X, k, sample_weight=None, init=None, max_iter=300, random_state=None):
+    mu, z = student_kmeans(X, k, sample_weight, init, max_iter, random_state)
+    z = z.astype(np.int8)
+    np.bincount(z, minlength=k)  # the cluster sizes, as a student's update step counts them
+    return mu, z
+
+
 KMEANS_MUTANTS = {
+    "labels in int8, counted with np.bincount": (int8_labels_counted_with_bincount, "int8 holds at most 127"),
     "centroid sums all coordinates": (kmeans_with(centre_sum="all"), "all its coordinates equal"),
     "single assignment pass": (kmeans_with(single_pass=True), "nearer: iterate"),
     "labels in int8": (kmeans_with(labels_dtype=np.int8), "can it hold 199"),
@@ -214,6 +224,16 @@ def test_log_probability_passes_the_solution_scipy_and_a_loop_version(capsys):
         assert_passes(checks.gmm_log_probability, implementation, capsys)
 
 
+def test_a_passing_log_probability_with_np_log_of_a_zero_weight_prints_no_warning(capsys):
+    def plain_log(X, pi, mu, sigma):
+        return np.column_stack([np.log(pi[j]) + stats.multivariate_normal(mu[j], sigma[j]).logpdf(X).reshape(-1)
+                                for j in range(len(pi))])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning of np.log(0) would fail the test
+        assert_passes(checks.gmm_log_probability, plain_log, capsys)
+
+
 # EM ------------------------------------------------------------------------------------------------------------
 
 def student_em(X, k, sample_weight=None, tol=1e-3, max_iter=500, reg_covar=1e-6, init=None, random_state=None, *,
@@ -229,7 +249,7 @@ def student_em(X, k, sample_weight=None, tol=1e-3, max_iter=500, reg_covar=1e-6,
     def m_step(gamma):
         weighted = gamma * w_m[:, None]
         mass = weighted.sum(axis=0)
-        pi = mass if mistake == "unnormalised" else mass / mass.sum()
+        pi = {"unnormalised": mass, "pi over N": mass / N}.get(mistake, mass / mass.sum())
         mu = [weighted[:, j] @ X / mass[j] for j in range(k)]
         sigma = [(weighted[:, j, None] * (X - mu[j])).T @ (X - mu[j]) / mass[j] + ridge * np.eye(D) for j in range(k)]
         return pi, np.array(mu), np.array(sigma)
@@ -244,12 +264,18 @@ def student_em(X, k, sample_weight=None, tol=1e-3, max_iter=500, reg_covar=1e-6,
     for _ in range(max_iter):
         P = solution.gmm_log_probability(X, pi, mu, sigma)
         norm = logsumexp(P, axis=1)
-        current = norm.mean() if mistake == "log-likelihood unweighted" else w @ norm / w.sum()
+        current = {"log-likelihood unweighted": norm.mean(), "log-likelihood summed": w @ norm}.get(
+            mistake, w @ norm / w.sum())
         history.append(current)
         converged = previous is not None and current - previous < tol
         if mistake == "stop before the M-step" and converged:
             break
-        gamma = np.exp(P) if mistake == "unnormalised" else np.exp(P - norm[:, None])
+        if mistake == "unnormalised":
+            gamma = np.exp(P)
+        elif mistake == "no log-sum-exp":
+            gamma = np.exp(P) / np.exp(P).sum(axis=1, keepdims=True)
+        else:
+            gamma = np.exp(P - norm[:, None])
         pi, mu, sigma = m_step(gamma)
         if converged or mistake == "one step":
             break
@@ -274,6 +300,9 @@ EM_MUTANTS = {
     "tol fixed at 1e-3": (em_with("tol fixed"), "stopped after 10 steps"),
     "unnormalised responsibilities": (em_with("unnormalised"), "every point's responsibilities must sum to 1"),
     "random_state ignored": (em_with("random_state ignored"), "pass random_state on to kmeans"),
+    "log-likelihood summed, not averaged": (em_with("log-likelihood summed"), "it is a sum over the points"),
+    "pi = N_j / N with weights": (em_with("pi over N"), "not the number of points N"),
+    "responsibilities without log-sum-exp": (em_with("no log-sum-exp"), "compute the responsibilities in log space"),
     "returns three values": (lambda X, k, *args, **kwargs: solution.em(X, k, *args, **kwargs)[:3],
                              "should return a tuple"),
 }

@@ -107,9 +107,10 @@ def student_sgd(M, k, val_idx, val_values, reg_lambda, learning_rate=0.01, batch
         for start in range(0, values.size, batch_size):
             batch = order[start:start + batch_size]
             i, x = users[batch], items[batch]
-            e = values[batch] - (Q[i] * P[:, x].T).sum(axis=1)
-            np.add.at(Q, i, learning_rate * (e[:, None] * P[:, x].T - reg_lambda / n_user[i, None] * Q[i]))
-            np.add.at(P.T, x, learning_rate * (e[:, None] * Q[i] - reg_lambda / n_item[x, None] * P[:, x].T))
+            q_before, p_before = Q[i], P[:, x].T
+            e = values[batch] - (q_before * p_before).sum(axis=1)
+            np.add.at(Q, i, learning_rate * (e[:, None] * p_before - reg_lambda / n_user[i, None] * q_before))
+            np.add.at(P.T, x, learning_rate * (e[:, None] * q_before - reg_lambda / n_item[x, None] * p_before))
     return best[1], best[2], history, train, converged_after
 
 
@@ -170,6 +171,10 @@ SHIFT_MUTANTS = {
     "changes its input in place": (_in_place, "changed its argument matrix in place"),
     "explicit zeros eliminated": (_zeros_eliminated, "the known entries changed: entry"),
     "shifted by the column's index": (_shifted_by_column, "shifted values .* are wrong"),
+    "counts matrix != 0 (a stored zero rating is skipped)": (
+        lambda matrix: _shift(matrix, np.asarray(matrix.sum(axis=1)).ravel()
+                              / np.maximum(np.asarray((matrix != 0).sum(axis=1)).ravel(), 1)),
+        "skip the stored 0 at"),
     "dense result": (lambda matrix: (solution.shift_user_mean(matrix)[0].toarray(),
                                      solution.shift_user_mean(matrix)[1]), "should be a sparse matrix"),
 }
@@ -240,7 +245,25 @@ def _unknown_entries_as_zeros(R, F, reg_lambda):
     return solution.update_factors(full, F, reg_lambda)
 
 
+def _row_by_row(R, F, penalty, dtype=float):
+    """Each row's ridge system solved on its own, in `dtype`, with `penalty(i)` as row i's penalty."""
+    R, F = sp.csr_matrix(R, dtype=dtype), np.asarray(F, dtype=dtype)
+    X = np.zeros((R.shape[0], F.shape[1]), dtype=dtype)
+    for i in range(R.shape[0]):
+        A, r = F[R.indices[R.indptr[i]:R.indptr[i + 1]]], R.data[R.indptr[i]:R.indptr[i + 1]]
+        X[i] = np.linalg.solve(A.T @ A + penalty(i) * np.eye(F.shape[1], dtype=dtype), A.T @ r)
+    return X
+
+
 UPDATE_MUTANTS = {
+    "penalty times the row's count": (
+        lambda R, F, reg_lambda: _row_by_row(R, F, lambda i: reg_lambda * max(R.indptr[i + 1] - R.indptr[i], 1)),
+        "not reg_lambda times the row's number of ratings"),
+    "computed in float32": (
+        lambda R, F, reg_lambda: _row_by_row(R, F, lambda i: np.broadcast_to(reg_lambda, R.shape[:1])[i],
+                                             dtype=np.float32), "compute in float64"),
+    "reg_lambda only as a number": (lambda R, F, reg_lambda: _row_by_row(R, F, lambda i: reg_lambda),
+                                    "reg_lambda is an array here, one penalty per row"),
     "no regulariser: singular systems": (_without_regulariser, "the system is singular: did you add reg_lambda"),
     "tiny regulariser": (lambda R, F, reg_lambda: solution.update_factors(R, F, 1e-12), "compared with scikit-learn"),
     "explicit zeros ignored": (_explicit_zeros_ignored, "explicit zeros included"),
@@ -334,7 +357,7 @@ def test_the_copy_message_is_short_and_reads_the_right_way_round():
 def _sgd(unscaled=False, no_penalty=False, without_add_at=False, fixed_learning_rate=False, fixed_batch=False,
          aliasing=False, never_stop=False, unseeded=False, fixed_seed=False, evaluate_after_epoch=False,
          always_svd=False, wrong_sign=False, validation_penalty=False, converged_is_last=False, unbalanced=False,
-         fixed_patience=False):
+         fixed_patience=False, sequential=False, same_order=False):
     """SGD with one of the usual mistakes switched on."""
     def latent_factor_sgd(M, k, val_idx, val_values, reg_lambda, learning_rate=0.01, batch_size=256, max_epochs=50,
                           patience=3, init="svd", random_state=0):
@@ -354,7 +377,8 @@ def _sgd(unscaled=False, no_penalty=False, without_add_at=False, fixed_learning_
         validation, train = [], []
 
         def epoch_of_updates():
-            order = rng.permutation(len(values))
+            shuffler = np.random.default_rng(random_state) if same_order else rng
+            order = shuffler.permutation(len(values))
             for batch in np.array_split(order, max(1, len(order) // batch_size)):
                 i, x = users[batch], items[batch]
                 q, p = Q[i], P[:, x].T
@@ -364,6 +388,7 @@ def _sgd(unscaled=False, no_penalty=False, without_add_at=False, fixed_learning_
                     P.T[x] += learning_rate * (errors[:, None] * q - item_decay[x, None] * p)
                 else:
                     np.add.at(Q, i, learning_rate * (errors[:, None] * p - user_decay[i, None] * q))
+                    q = Q[i] if sequential else q
                     np.add.at(P.T, x, learning_rate * (errors[:, None] * q - item_decay[x, None] * p))
 
         for epoch in range(max_epochs):
@@ -402,6 +427,8 @@ SGD_MUTANTS = {
     "evaluating after the epoch": (_sgd(evaluate_after_epoch=True), "Evaluate .*before updating"),
     "init ignored": (_sgd(always_svd=True), "init='random'"),
     "unbalanced start (Q = U S, P = V^T)": (_sgd(unbalanced=True), "training diverged|fell only"),
+    "P moved by the already-moved Q": (_sgd(sequential=True), "p_x moved by the already-moved q_i"),
+    "a fresh generator every epoch (the same order)": (_sgd(same_order=True), "shuffled the ratings into the same order"),
 }
 
 

@@ -143,32 +143,73 @@ def _cholesky_multiply_adds(n):
     return count
 
 
+def _gram_multiply_adds(A):
+    """Form A^T A entry by entry, as a product that ignores symmetry does, counting the multiply-adds."""
+    L, k = A.shape
+    G, count = np.zeros((k, k)), 0
+    for i in range(k):
+        for j in range(k):
+            for row in range(L):
+                G[i, j] += A[row, i] * A[row, j]
+                count += 1
+    np.testing.assert_allclose(G, A.T @ A, rtol=1e-12)
+    return count
+
+
 def test_operation_counts_of_the_solves_and_the_gram_matrices():
     n = 120
     np.testing.assert_allclose(_lu_multiply_adds(n) / (n**3 / 3), 1, atol=0.03)  # checks: als-operation-counts
     np.testing.assert_allclose(_cholesky_multiply_adds(n) / (n**3 / 6), 1, atol=0.03)  # checks: als-operation-counts
-    # The batched A^T A of an (L, k) block computes all k^2 entries, each a sum of L products.
     L, k = 50, 7
     A = np.random.default_rng(5).normal(size=(L, k))
-    assert (A.T @ A).size * A.shape[0] == L * k**2  # checks: als-operation-counts
+    assert _gram_multiply_adds(A) == L * k**2  # checks: als-operation-counts
+    assert _gram_multiply_adds(A.T) == k * L**2  # checks: als-operation-counts
 
 
-def test_the_cost_ratio_on_the_notebooks_training_data(course_data):
+def _solved_systems(R, F, monkeypatch):
+    """Run update_factors and record the (number, size) of the stacked systems it hands to np.linalg.solve."""
+    solve, calls = np.linalg.solve, []
+
+    def recording_solve(G, b):
+        calls.append(G.shape[:2])
+        return solve(G, b)
+
+    monkeypatch.setattr(np.linalg, "solve", recording_solve)
+    solution.update_factors(R, F, 1.0)
+    monkeypatch.setattr(np.linalg, "solve", solve)
+    return calls
+
+
+def test_the_cost_of_a_sweep_counted_row_by_row_on_the_notebooks_training_data(course_data, monkeypatch):
     M = course_data
     N, D = M.shape
-    user_lengths, item_lengths = np.diff(M.tocsr().indptr), np.diff(M.tocsc().indptr)
+    lengths = np.concatenate([np.diff(M.tocsr().indptr), np.diff(M.tocsc().indptr)])
     assert (M.nnz, N, D) == (182_715, 3_338, 2_016)  # checks: als-cost-ratio
 
-    def gram_and_solves(k):  # multiply-adds of one sweep in the k x k form
-        return (user_lengths.sum() + item_lengths.sum()) * k**2, (N + D) * k**3 / 3
+    def per_row(k):  # multiply-adds of one sweep: k x k form for rows with L >= k, L x L form for shorter ones
+        short = lengths < k
+        return (np.where(short, lengths**2 * k, lengths * k**2).sum(),
+                np.where(short, lengths**3, k**3).sum() / 3, short.mean())
 
-    gram, solves = gram_and_solves(20)
-    assert gram == 2 * M.nnz * 20**2  # checks: als-sweep-cost
-    np.testing.assert_allclose(gram / solves, 6 * M.nnz / ((N + D) * 20))  # checks: als-sweep-cost
-    assert 9.5 < gram / solves < 11  # checks: als-cost-ratio
-    assert 1.8 < np.divide(*gram_and_solves(100)) < 2.2  # checks: als-cost-ratio
-    crossover = 6 * M.nnz / (N + D)
-    assert 190 < crossover < 215  # checks: als-cost-ratio
+    def formula(k):
+        return 2 * M.nnz * k**2, (N + D) * k**3 / 3
+
+    np.testing.assert_allclose(np.divide(*formula(20)), 6 * M.nnz / ((N + D) * 20))  # checks: als-sweep-cost
+    # The code really takes the L x L path for short rows: the systems it solves are as large as the count assumes.
+    rng = np.random.default_rng(0)
+    for k in (20, 100):
+        solved = _solved_systems(M, rng.normal(size=(D, k)), monkeypatch)
+        solved += _solved_systems(M.T.tocsr(), rng.normal(size=(N, k)), monkeypatch)
+        assert sum(count for count, _ in solved) == N + D  # checks: als-cost-ratio
+        np.testing.assert_allclose(sum(count * size**3 for count, size in solved) / 3, per_row(k)[1],
+                                   rtol=0.05)  # checks: als-cost-ratio
+    gram, solves, short = per_row(20)
+    assert 0.05 < short < 0.07 and 9.5 < gram / solves < 11  # checks: als-cost-ratio
+    gram, solves, short = per_row(100)
+    assert 0.87 < short < 0.89 and 7 < gram / solves < 8  # checks: als-cost-ratio
+    assert 1.7 < sum(formula(100)) / (gram + solves) < 1.8  # checks: als-cost-ratio
+    gram, solves, short = per_row(200)
+    assert 0.94 < short < 0.96 and 6.5 < gram / solves < 7.5  # checks: als-cost-ratio
 
 
 def test_a_random_start_predicts_about_k_over_4():

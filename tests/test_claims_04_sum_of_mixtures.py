@@ -107,6 +107,16 @@ def test_two_crossing_components_in_the_plane_have_three_modes():
     assert _count_modes(weights, means, covariances, n=801) == 3  # checks: modes-versus-components
 
 
+def test_three_equal_isotropic_components_on_a_triangle_have_four_modes_in_a_narrow_window():
+    angles = 2 * np.pi * np.arange(3) / 3
+    means = np.column_stack([np.cos(angles), np.sin(angles)])  # an equilateral triangle of circumradius 1
+
+    def modes(sigma):
+        return _count_modes([1 / 3] * 3, means, [sigma**2 * np.eye(2)] * 3, limit=2.0, n=801)
+
+    assert [modes(sigma) for sigma in (0.70, 0.712, 0.72, 0.728, 0.74)] == [3, 4, 4, 4, 1]  # checks: modes-versus-components
+
+
 def test_where_the_standard_normal_density_underflows():
     assert stats.norm.pdf(37.5) >= np.finfo(float).tiny > stats.norm.pdf(37.7)  # checks: underflow-distance
     assert stats.norm.pdf(38.5) > 0 and stats.norm.pdf(38.7) == 0  # checks: underflow-distance

@@ -195,6 +195,10 @@ def train_autoencoder(function) -> None:
         X = _data(rng, N, D, np.linspace(3.0, 0.5, D))
         inputs = {"X": X, "K": K, "random_state": 0}
         W1, W2, losses = _train(function, inputs, D, K)
+        if losses.size == 2 and not (np.any(W1) or np.any(W2)):
+            fail(function, "training stopped after a single step from zero weights: at W1 = 0, W2 = 0 both gradients "
+                           "are zero, so gradient descent never moves. Start from small random weights (standard "
+                           "deviation 0.01, from np.random.default_rng(random_state)).", inputs)
         if losses.size == 2:
             fail(function, "training stopped after a single step; stop only when the loss decreased by less than tol "
                            "times its value (from small weights the first steps decrease it slowly, but they do).",
@@ -203,7 +207,9 @@ def train_autoencoder(function) -> None:
         if increases.size:
             step = int(increases[0])
             fail(function, f"the loss increased from {losses[step]:.6g} to {losses[step + 1]:.6g} at step "
-                           f"{step + 1}; the step size is too large (use N / (4 s_1^2)).", inputs)
+                           f"{step + 1}; the step size is too large. The default is n / (4 s_1^2) with n and s_1 of the "
+                           "same matrix, the X you train on: after the provided reduction X has D rows, and N (of "
+                           "the original data) with s_1 of the reduced X is N / D times too large.", inputs)
         with if_stored():
             check_close(function, np.array(losses[-1]), np.array(_loss(X, W1, W2)), inputs, rtol=1e-6,
                         what="the last recorded loss (compared with the loss of the returned W1, W2)",

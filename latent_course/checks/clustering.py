@@ -45,7 +45,11 @@ def _labels(function, z, N, k, inputs):
 def _kmeans_result(function, inputs):
     __tracebackhide__ = True
     X, k = inputs["X"], inputs["k"]
-    result = check_tuple(function, call(function, **inputs), ["mu", "z"], inputs)
+    on_error = {} if k <= 127 else {
+        ValueError: f"with k = {k}, labels in a small integer type overflow (int8 holds at most 127) and become "
+                    "negative, which np.bincount and indexing refuse: store the labels in an integer type that holds "
+                    "k - 1 (np.intp, as np.argmin returns)."}
+    result = check_tuple(function, call(function, on_error=on_error, **inputs), ["mu", "z"], inputs)
     mu = check_array(function, result[0], (k, X.shape[1]), inputs, "the centres mu")
     return mu, _labels(function, result[1], len(X), k, inputs)
 
@@ -316,7 +320,9 @@ def gmm_log_probability(function) -> None:
         k, D = mu.shape
         for X in [rng.normal(scale=2.0, size=(k, D)), np.vstack([rng.normal(size=(6, D)), np.full((2, D), 60.0)])]:
             inputs = {"X": X, "pi": pi, "mu": mu, "sigma": sigma}
-            result = check_array(function, call(function, **inputs), (len(X), k), inputs, "the log-probabilities")
+            with np.errstate(divide="ignore"):  # np.log(pi) of the zero weight is -inf, as it should be
+                result = check_array(function, call(function, **inputs), (len(X), k), inputs,
+                                     "the log-probabilities")
             expected = _reference_log_probability(X, pi, mu, sigma)
             mistakes = _log_probability_mistakes(X, pi, mu, sigma)
             why = "P[:, j] = log pi_j + log N(x | mu_j, sigma_j), column j for component j."
@@ -366,9 +372,12 @@ def _em_result(function, inputs):
     if history.ndim != 1 or history.size < 1:
         fail(function, f"log_likelihoods should be a 1-D array with one value per EM step, got shape "
                        f"{history.shape}.", inputs)
-    check_close(function, np.array(pi.sum()), np.array(1.0), inputs, what="the sum of pi",
-                why="every point's responsibilities must sum to 1 (normalise each row); then pi_j = N_j / sum_i w_i "
-                    "sums to 1.")
+    weight = inputs.get("sample_weight")
+    why = "every point's responsibilities must sum to 1 (normalise each row); then pi_j = N_j / sum_i w_i sums to 1."
+    if weight is not None and np.isclose(pi.sum(), np.sum(weight) / len(weight), rtol=1e-6):
+        why = ("pi_j = N_j / sum_i w_i: with sample weights the total mass is the sum of the weights, not the "
+               "number of points N.")
+    check_close(function, np.array(pi.sum()), np.array(1.0), inputs, what="the sum of pi", why=why)
     if not np.all(np.isfinite(sigma)) or np.any(np.linalg.eigvalsh(sigma)[:, 0] <= 0):
         fail(function, "some covariances are not positive definite: add reg_covar to their diagonals.", inputs)
     drops = np.flatnonzero(np.diff(history) < -1e-9 * (1 + np.abs(history[1:])))
@@ -428,9 +437,15 @@ def _check_one_step(function, X, counts, repeated, init):
     start = _mean_log_likelihood(X, counts, *init)
     unweighted = _mean_log_likelihood(X, np.ones(len(X)), *init)
     if not np.isclose(history[0], start, rtol=1e-6):
-        why = ("it is the unweighted mean: use sum_i w_i log p(x_i) / sum_i w_i." if np.isclose(history[0],
-               unweighted, rtol=1e-6) else "the first E-step should start from init when init is given: did you "
-               "ignore init? (Or gmm_log_probability is wrong: its own check must pass first.)")
+        if np.isclose(history[0], unweighted, rtol=1e-6):
+            why = "it is the unweighted mean: use sum_i w_i log p(x_i) / sum_i w_i."
+        elif np.isclose(history[0], start * counts.sum(), rtol=1e-6) or np.isclose(history[0], unweighted * len(X),
+                                                                                   rtol=1e-6):
+            why = ("it is a sum over the points: record the weighted mean sum_i w_i log p(x_i) / sum_i w_i, which "
+                   "does not grow with the number of points (and which tol is compared with).")
+        else:
+            why = ("the first E-step should start from init when init is given: did you ignore init? (Or "
+                   "gmm_log_probability is wrong: its own check must pass first.)")
         check_close(function, history[:1], [start], inputs, rtol=1e-6, what="the first recorded log-likelihood",
                     why=why)
     # tol=1e-3 is GaussianMixture's default; after a single step it decides nothing.
@@ -444,6 +459,26 @@ def _check_one_step(function, X, counts, repeated, init):
         why = "reg_covar is not added: add the argument reg_covar * I to every covariance in the M-step."
     for name, got, expected in [("pi", pi, weights), ("mu", mu, means), ("sigma", sigma, covariances)]:
         check_close(function, got, expected, inputs, rtol=1e-5, atol=1e-6, what=f"{name} after one step", why=why)
+
+
+_FAR_HINT = ("a point far from every component has exp(P_ij) = 0 for every j, so exp(P) / exp(P).sum(axis=1) is "
+             "0 / 0 = NaN: compute the responsibilities in log space, exp(P - logsumexp(P, axis=1)[:, None]).")
+
+
+def _check_far_point(function, X, counts, init):
+    """One step from `init` on the data plus a point far from every component: finite, and scikit-learn's."""
+    __tracebackhide__ = True
+    far_X, far_counts = np.vstack([X, [[50.0, 50.0]]]), np.append(counts, 1.0)
+    inputs = {"X": far_X, "k": 3, "sample_weight": far_counts, "tol": 1e-3, "max_iter": 1, "reg_covar": 0.5,
+              "init": init}
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        result = call(function, on_error={ValueError: _FAR_HINT, np.linalg.LinAlgError: _FAR_HINT}, **inputs)
+    values = check_tuple(function, result, ["pi", "mu", "sigma", "log_likelihoods"], inputs)
+    if not all(np.all(np.isfinite(np.asarray(value, dtype=float))) for value in values):
+        fail(function, f"the result holds NaN or inf with the point (50, 50) added: {_FAR_HINT}", inputs)
+    repeated = np.repeat(far_X, far_counts.astype(int), axis=0)
+    check_close(function, values[1], _gaussian_mixture(repeated, init, 1e-3, 1, 0.5)[1], inputs, rtol=1e-5,
+                atol=1e-6, what="mu after one step with the far point (50, 50)", why=_FAR_HINT)
 
 
 def _check_run(function, X, counts, repeated, init):
@@ -488,6 +523,7 @@ def em(function) -> None:
     __tracebackhide__ = True
     X, counts, repeated, init = _em_data()
     _check_one_step(function, X, counts, repeated, init)
+    _check_far_point(function, X, counts, init)
     _check_run(function, X, counts, repeated, init)
     data, _ = make_blobs(n_samples=600, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
                          random_state=3)
@@ -505,7 +541,7 @@ def em(function) -> None:
                 why="E-step: responsibilities normalised per point; M-step: weighted means, covariances, weights.")
     check_close(function, np.array(history[-1]), np.array(lower_bound), inputs, rtol=0, atol=1e-3,
                 what="the final mean log-likelihood, compared with scikit-learn's GaussianMixture")
-    passed(function, 12)
+    passed(function, 13)
 
 
 class _CountingGenerator(np.random.Generator):

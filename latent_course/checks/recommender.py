@@ -55,6 +55,20 @@ def _reference_shift(matrix):
     return means, values - means[rows]
 
 
+@answer
+def _nonzero_means(matrix):
+    """Each user's mean over its non-zero values only: what counting ``matrix != 0`` gives."""
+    dense = matrix.toarray()
+    counts = np.count_nonzero(dense, axis=1)
+    return dense.sum(axis=1) / np.maximum(counts, 1)
+
+
+def _with_a_stored_zero():
+    """Ratings on a 0 to 5 scale, with a stored 0 (a known rating of zero stars) in user 1's row."""
+    rows, cols = np.array([0, 0, 1, 1, 1, 2]), np.array([0, 3, 0, 1, 2, 2])
+    return sp.csr_matrix((np.array([4.0, 2.0, 0.0, 5.0, 4.0, 3.0]), (rows, cols)), shape=(3, 4))
+
+
 _MEAN_HINT = "average each user's stored ratings only, not all D columns (matrix.mean(axis=1) divides by D); " \
              "a user without ratings gets 0"
 
@@ -70,7 +84,7 @@ def shift_user_mean(function) -> None:
     rows = np.array([1, 1, 1, 2, 4, 4])
     cols = np.array([0, 2, 4, 1, 0, 3])
     small = sp.csr_matrix((np.array([4.0, 3.0, 2.0, 5.0, 1.0, 5.0]), (rows, cols)), shape=(6, 5))
-    cases = [small, _random_ratings(np.random.default_rng(1), 30, 20, 0.3)]
+    cases = [small, _random_ratings(np.random.default_rng(1), 30, 20, 0.3), _with_a_stored_zero()]
     for matrix in cases:
         inputs = {"matrix": matrix}
         N = matrix.shape[0]
@@ -81,6 +95,10 @@ def shift_user_mean(function) -> None:
         expected, expected_values = _reference_shift(matrix)
         if isinstance(means, np.ndarray) and means.size == N and np.issubdtype(means.dtype, np.number):
             shape_note = "" if means.shape == (N,) else f" (also: return them with shape ({N},), not {means.shape})"
+            if matrix.nnz != np.count_nonzero(matrix.data) and np.allclose(np.ravel(means), _nonzero_means(matrix)):
+                fail(function, "the user means skip the stored 0 at (1, 0): a stored entry is a known rating even "
+                               "when its value is 0. Count the stored entries (np.diff(matrix.indptr)), not the "
+                               "non-zero values (matrix != 0, count_nonzero, getnnz after eliminate_zeros).", inputs)
             check_close(function, np.asarray(means).reshape(N), expected, inputs, what="the user means",
                         why=_MEAN_HINT + shape_note + ".")
         check_array(function, means, (N,), inputs, "user_means")
@@ -187,18 +205,31 @@ def update_factors(function) -> None:
                 "none, so without the penalty their k x k systems have no unique solution.")
     n_cases = 0
     per_row = rng.uniform(0.1, 20.0, size=R.shape[0])
+    counts = np.diff(R.indptr)
     for k, reg_lambda in [(4, 0.5), (3, 10.0), (6, 1e-3), (4, per_row)]:
         F = rng.normal(size=(R.shape[1], k))
         inputs = {"R": R, "F": F, "reg_lambda": reg_lambda}
-        result = call(function, on_error={np.linalg.LinAlgError: singular}, **inputs)
-        check_close(function, check_array(function, result, (R.shape[0], k), inputs, "the solution X"),
-                    _ridge_rows(R, F, reg_lambda), inputs, rtol=1e-8, atol=1e-8,
-                    what="the solution X (compared with scikit-learn's Ridge row by row)",
-                    why=("reg_lambda is one penalty per row here: row i adds reg_lambda[i] * I to its own system."
-                         if np.ndim(reg_lambda) else
-                         "every stored entry of a row is a known rating, explicit zeros included; solve "
-                         "(F_O^T F_O + reg_lambda I) x = F_O^T r_O with O the row's stored columns; a row without "
-                         "ratings gets zeros."))
+        on_error = {np.linalg.LinAlgError: singular}
+        if np.ndim(reg_lambda):
+            on_error[ValueError] = ("reg_lambda is an array here, one penalty per row (the going-further part "
+                                    "passes lambda n_i): row i adds reg_lambda[i] * I to its own system; "
+                                    "np.broadcast_to(reg_lambda, (n,)) handles a number and an array alike.")
+        result = check_array(function, call(function, on_error=on_error, **inputs), (R.shape[0], k), inputs,
+                             "the solution X")
+        if result.dtype.itemsize < 8:
+            why = (f"your result is {result.dtype}: with reg_lambda = 1e-3 single precision loses the digits the "
+                   "comparison needs (1e-8); compute in float64.")
+        elif np.allclose(result, _ridge_rows(R, F, reg_lambda * np.maximum(counts, 1)), rtol=1e-8, atol=1e-8):
+            why = ("the penalty is reg_lambda * I, not reg_lambda times the row's number of ratings (that weighted "
+                   "penalty is ALS-WR's, which its callers pass as an array, one penalty per row).")
+        elif np.ndim(reg_lambda):
+            why = "reg_lambda is one penalty per row here: row i adds reg_lambda[i] * I to its own system."
+        else:
+            why = ("every stored entry of a row is a known rating, explicit zeros included; solve "
+                   "(F_O^T F_O + reg_lambda I) x = F_O^T r_O with O the row's stored columns; a row without "
+                   "ratings gets zeros.")
+        check_close(function, result, _ridge_rows(R, F, reg_lambda), inputs, rtol=1e-8, atol=1e-8,
+                    what="the solution X (compared with scikit-learn's Ridge row by row)", why=why)
         n_cases += 1
     passed(function, n_cases)
 
@@ -394,8 +425,8 @@ def latent_factor_alternating_optimization(function) -> None:
 
 @answer
 def _gradient_steps(Q, P, users, items, values, reg_lambda, learning_rate):
-    """(name, Q, P) after one full-batch gradient step from (Q, P): the right one ("right", or "sequential" with P
-    moved by the new Q) and the usual mistakes ("unscaled" penalty, "no penalty")."""
+    """(name, Q, P) after one full-batch gradient step from (Q, P): the right one ("right") and the usual mistakes
+    ("sequential": P moved by the already-moved Q, "unscaled" penalty, "no penalty")."""
     ratings = (users, items, values)
     return [("right", *_gradient_step(Q, P, *ratings, reg_lambda, learning_rate)),
             ("sequential", *_gradient_step(Q, P, *ratings, reg_lambda, learning_rate, sequential=True)),
@@ -444,8 +475,11 @@ def _compare_gradient_step(function, inputs, result, validation, steps):
     matches = [name for name, value in losses.items() if np.isclose(validation[1], value, rtol=1e-4)]
     start = "with batch_size >= the number of ratings, one epoch from the initial factors (those returned with " \
             "max_epochs=1) should be one gradient step"
-    if not {"right", "sequential"} & set(matches):
-        if "unscaled" in matches:
+    if "right" not in matches:
+        if "sequential" in matches:
+            hint = ("p_x moved by the already-moved q_i: both moves of a batch use the vectors from before the batch "
+                    "(take q = Q[i] and p = P[:, x].T once, then move Q and P from them).")
+        elif "unscaled" in matches:
             hint = ("the penalty acts once per rating: over an epoch a user with n_i ratings is shrunk n_i times. "
                     "Scale it: reg_lambda / n_i for q_i and reg_lambda / m_x for p_x.")
         elif "no penalty" in matches:
@@ -460,10 +494,47 @@ def _compare_gradient_step(function, inputs, result, validation, steps):
         Q1 = check_array(function, result[0], steps["right"][0].shape, inputs, "best_Q")
         P1 = check_array(function, result[1], steps["right"][1].shape, inputs, "best_P")
         if not (np.allclose(Q1, steps["right"][0], rtol=1e-4, atol=1e-6)
-                and any(np.allclose(P1, steps[name][1], rtol=1e-4, atol=1e-6) for name in ("right", "sequential"))):
+                and np.allclose(P1, steps["right"][1], rtol=1e-4, atol=1e-6)):
             fail(function, f"{start}, and it improves the validation loss, but the factors you returned differ from "
                            "it:\neach rating moves q_i by learning_rate * (e p_x - reg_lambda / n_i q_i) and p_x by "
                            "learning_rate * (e q_i - reg_lambda / m_x p_x); return copies of the best.", inputs)
+
+
+class _RecordingGenerator:
+    """A NumPy Generator that records the permutations it draws (of arrays or of ``range(n)``)."""
+
+    def __init__(self, generator, drawn):
+        self._generator, self._drawn = generator, drawn
+
+    def __getattr__(self, name):
+        return getattr(self._generator, name)
+
+    def permutation(self, x, *args, **kwargs):
+        drawn = self._generator.permutation(x, *args, **kwargs)
+        self._drawn.append(np.array(drawn, copy=True))
+        return drawn
+
+    def shuffle(self, x, *args, **kwargs):
+        self._generator.shuffle(x, *args, **kwargs)
+        self._drawn.append(np.array(x, copy=True))
+
+
+def _drawn_permutations(function, inputs):
+    """The permutations that ``function(**inputs)`` draws from generators made by ``np.random.default_rng``."""
+    __tracebackhide__ = True
+    drawn, make = [], np.random.default_rng
+
+    def recording_default_rng(seed=None):
+        # default_rng(generator) returns that generator: a recording one stays as it is.
+        return seed if isinstance(seed, _RecordingGenerator) else _RecordingGenerator(make(seed), drawn)
+
+    np.random.default_rng = recording_default_rng
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            call(function, **inputs)
+    finally:
+        np.random.default_rng = make
+    return drawn
 
 
 def latent_factor_sgd(function) -> None:
@@ -495,6 +566,12 @@ def latent_factor_sgd(function) -> None:
         fail(function, f"in 30 epochs the validation loss fell only from {result[2][0]:.4g} to {min(result[2]):.4g} "
                        "(expected below half): check the signs and the errors e = M_ix - q_i . p_x.", improving)
     check_seeded(function, result, improving, "results")
+    shuffles = [order for order in _drawn_permutations(function, {**improving, "max_epochs": 3})
+                if order.shape == (M.nnz,)]
+    if len(shuffles) > 1 and all(np.array_equal(order, shuffles[0]) for order in shuffles[1:]):
+        fail(function, "every epoch shuffled the ratings into the same order: a generator created inside the loop "
+                       "from random_state starts over each time. Create rng = np.random.default_rng(random_state) "
+                       "once, before the loop, and draw a new permutation from it every epoch.", improving)
     other = call(function, **{**improving, "random_state": 1})
     if np.allclose(np.asarray(result[2][1:3]), np.asarray(other[2][1:3]), rtol=1e-9):
         fail(function, "random_state=0 and random_state=1 gave the same validation losses; shuffle the ratings with "

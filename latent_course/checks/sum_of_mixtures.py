@@ -6,6 +6,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
+from ..mixtures import Mixture
 from ._answers import answer
 from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
@@ -18,6 +19,8 @@ SEPARATED_X = (np.array([0.3, 0.7]), np.array([[0.0, 0.0], [100.0, 0.0]]),
                np.array([[[0.04, 0.0], [0.0, 0.09]], [[0.16, 0.05], [0.05, 0.1]]]))
 SEPARATED_Y = (np.array([0.2, 0.5, 0.3]), np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]]),
                np.array([[[0.1, 0.0], [0.0, 0.1]], [[0.2, -0.1], [-0.1, 0.1]], [[0.05, 0.0], [0.0, 0.25]]]))
+SEPARATED_Y_TWO = (np.array([0.4, 0.6]), SEPARATED_Y[1][:2], SEPARATED_Y[2][:2])
+"""Two of y's components: a pair of mixtures with K_x = K_y, where reusing x's labels for y still has valid indices."""
 ONE_D_X = (np.array([0.4, 0.6]), np.array([[-2.0], [1.0]]), np.array([[[0.5]], [[0.3]]]))
 ONE_D_Y = (np.array([0.5, 0.5]), np.array([[0.0], [4.0]]), np.array([[[0.2]], [[1.0]]]))
 
@@ -97,7 +100,7 @@ def sample_sum(function) -> None:
 
     The sampler must be vectorised (a handful of calls to the generator, counted with a generator passed as
     random_state). The pair (k, l) of every sample is read off well-separated mixtures; the frequency of each pair
-    must be within 5 binomial standard errors of pi_k pi_l, the mean and covariance of z within each pair must
+    must be within 5 binomial standard errors of pi_k pi_l (also when K_x = K_y), the mean and covariance of z within each pair must
     match mu_k + mu_l and Sigma_k + Sigma_l within 5 standard errors, the samples must come in the order drawn
     (not grouped by pair), the same `random_state` must give the same samples, and another one other samples.
     """
@@ -130,6 +133,14 @@ def sample_sum(function) -> None:
     if np.mean(pair[1:] != pair[:-1]) < 0.5 * (1 - np.sum(weights**2)):
         fail(function, "the samples are grouped by pair of components; return them in the order they were drawn "
                        "(z = x + y row by row, with x and y each in its own draw order).", inputs)
+    equal = {"n": 20_000, "mixture_x": SEPARATED_X, "mixture_y": SEPARATED_Y_TWO, "random_state": 0}
+    z_equal = check_array(function, call(function, **equal), (20_000, 2), equal, "the samples")
+    weights_equal, means_equal, _ = _pairs(SEPARATED_X, SEPARATED_Y_TWO)
+    pair_equal = np.argmin(((z_equal[:, None, :] - means_equal[None]) ** 2).sum(axis=2), axis=1)
+    check_close(function, np.bincount(pair_equal, minlength=4) / 20_000, weights_equal, equal, rtol=0,
+                atol=5 * np.sqrt(0.25 / 20_000), what="the frequency of each pair (k, l), k major, when K_x = K_y,",
+                why="draw y's labels l with their own call, from mixture_y's weights, independently of x's labels "
+                    "(reusing x's labels gives only the pairs (k, k)).")
     check_seeded(function, z, inputs, "samples")
     small = {**inputs, "n": 1000}
     first = check_array(function, call(function, **small), (1000, 2), small, "the samples")
@@ -137,7 +148,7 @@ def sample_sum(function) -> None:
     if np.array_equal(first, other):
         fail(function, "random_state=0 and random_state=1 gave the same samples; seed the generator with "
                        "random_state: rng = np.random.default_rng(random_state).", small)
-    passed(function, 2 * len(weights) + 5)
+    passed(function, 2 * len(weights) + 6)
 
 
 def _components(function, result, mixture_x, mixture_y, inputs):
@@ -223,13 +234,19 @@ def _match_components(function, result, mixture_x, mixture_y, inputs):
                     why="x and y are independent, so the weight of (k, l) is pi_x[k] * pi_y[l].")
         check_close(function, got_covariances[j], covariances[index], inputs,
                     what=f"the covariance of the component with mean mu_x[{k}] + mu_y[{l}]", why=hint)
+    if order != list(range(K)):
+        index = next(index for index, j in enumerate(order) if j != index)
+        k, l = divmod(index, K_y)
+        fail(function, f"the components are right but in another order: the pair (k, l) = ({k}, {l}) is at index "
+                       f"{order[index]}, where the documented order k * K_y + l puts it at {index} (k major: all "
+                       "pairs of x's first component, then those of its second ...).", inputs)
     return got_weights, got_means, got_covariances
 
 
 def sum_of_mixtures(function) -> None:
     """Check ``function(mixture_x, mixture_y)`` returning the mixture of z = x + y.
 
-    Every component (k, l) must appear once, in any order, with weight pi_k pi_l, mean mu_k + mu_l and covariance
+    Every component (k, l) must appear once, at index k * K_y + l, with weight pi_k pi_l, mean mu_k + mu_l and covariance
     Sigma_k + Sigma_l (also when two pairs share a mean); in one dimension, the returned mixture's CDF must also
     pass a Kolmogorov-Smirnov test at the 1 % level against 10^5 sums drawn independently by the check.
     """
@@ -241,7 +258,8 @@ def sum_of_mixtures(function) -> None:
     for mixture_x, mixture_y in [(ONE_D_X, ONE_D_Y), (SEPARATED_X, SEPARATED_Y), (SEPARATED_Y, SEPARATED_X),
                                  (shared_x, shared_y)]:
         inputs = {"mixture_x": mixture_x, "mixture_y": mixture_y}
-        result = _match_components(function, call(function, **inputs), mixture_x, mixture_y, inputs)
+        returned = call(function, **inputs)
+        result = _match_components(function, returned, mixture_x, mixture_y, inputs)
         n_cases += 1
         if mixture_x is ONE_D_X:
             n = 100_000
@@ -258,7 +276,11 @@ def sum_of_mixtures(function) -> None:
                 fail(function, f"the returned mixture does not fit samples of x + y: Kolmogorov-Smirnov statistic "
                                f"{statistic:.4f} > {critical:.4f} (1 % level).", inputs)
             n_cases += 1
-    passed(function, n_cases)
+    if not all(hasattr(returned, field) for field in Mixture._fields):
+        fail(function, f"returned a {type(returned).__name__}, not a Mixture: later cells read mixture_z.weights, "
+                       "mixture_z.means and mixture_z.covariances. Return Mixture(weights, means, covariances).",
+             inputs)
+    passed(function, n_cases + 1)
 
 
 @answer
@@ -310,7 +332,8 @@ def mixture_log_density(function) -> None:
 
     The points include some 40 standard deviations away from every component, where computing
     ``log(sum(pi * pdf))`` underflows to -inf: the log-density must be computed in log space. A zero weight and
-    a component whose covariance is far from the identity are included.
+    a component whose covariance is far from the identity are included, and a single point (N = 1) must give an
+    array of shape (1,).
     """
     __tracebackhide__ = True
     rng = np.random.default_rng(11)
@@ -325,4 +348,14 @@ def mixture_log_density(function) -> None:
         check_close(function, result, _reference_log_density(X, *mixture), inputs, rtol=1e-7, atol=1e-7,
                     what="the log-density", why=_log_density_hint(result, X, mistakes))
         n_cases += 1
-    passed(function, n_cases)
+    single = {"X": np.array([[0.5, -1.0]]), "mixture": SEPARATED_X}  # N = 1: still one value per row
+    with np.errstate(divide="ignore"):
+        result = call(function, on_error={ValueError: "with a single point, X has shape (1, D): keep the points "
+                                                      "axis (no squeeze, no scalar special case)."}, **single)
+    if np.shape(result) != (1,):
+        fail(function, f"for a single point (X of shape (1, 2)) the log-density should have shape (1,), got "
+                       f"{'a scalar' if np.ndim(result) == 0 else np.shape(result)}: keep one value per row of X (no "
+                       "squeeze, no .item(), no float(...)).", single)
+    check_close(function, result, _reference_log_density(single["X"], *SEPARATED_X), single, rtol=1e-7, atol=1e-7,
+                what="the log-density of a single point")
+    passed(function, n_cases + 1)
