@@ -12,6 +12,7 @@ CI (``CI=true``) it fails them.
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -148,6 +149,23 @@ def test_every_topic_has_its_notes_its_solved_notebook_and_its_exercise_download
     assert re.search(rf'href="\.\./_downloads/[0-9a-f]+/{topics()[0]}\.ipynb"', notes)
 
 
+def test_solved_pages_show_the_code_without_the_instructors_markers(site):
+    """The solution markers and "# checks:" comments stay in the sources, for the tools, and out of the reader's way;
+    what a cell prints in several writes (a loop) shows in one box."""
+    for topic in topics():
+        cells = json.loads((ROOT / "solutions" / f"{topic}.ipynb").read_text(encoding="utf-8"))["cells"]
+        printouts = sum(1 for cell in cells for before, output in zip([None, *cell.get("outputs", [])],
+                                                                        cell.get("outputs", []), strict=False)
+                        if output["output_type"] == "stream" and (before or {}).get("name") != output["name"])
+        html = (site / "solutions" / f"{topic}.html").read_text(encoding="utf-8")
+        assert html.count('<div class="output stream') == printouts, topic
+        source = (ROOT / "solutions" / f"{topic}.py").read_text(encoding="utf-8")
+        page = re.sub(r"<!--.*?-->", "", (site / "solutions" / f"{topic}.html").read_text(encoding="utf-8"), flags=re.S)
+        for marker in ("### BEGIN SOLUTION", "### END SOLUTION", "# checks:"):
+            assert marker not in page, f"solutions/{topic}.html shows {marker!r}"
+        assert "### BEGIN SOLUTION" in source, topic  # what the page leaves out is there to leave out
+
+
 def test_labelled_equations_are_numbered_and_labelled_claims_are_anchors(site):
     equation = re.compile(r"\$\$\s*\((?P<label>[a-z][a-z0-9-]*)\)\s*$", re.MULTILINE)
     target = re.compile(r"^\((?P<label>[a-z][a-z0-9-]*)\)=\s*$", re.MULTILINE)
@@ -166,33 +184,48 @@ def test_labelled_equations_are_numbered_and_labelled_claims_are_anchors(site):
     assert checked, "no labelled equation or claim found in the notes"
 
 
-def test_links_from_a_notebook_to_an_equation_a_claim_and_an_exercise_resolve(book_extra, tmp_path):
-    """The relative links a notebook writes (they open the files on a Git host) lead to the right places on the site."""
-    (tmp_path / "derivations").mkdir()
-    (tmp_path / "derivations" / "99_demo.md").write_text(
-        "# 99 · Demo\n\nA claim:\n\n(demo-claim)=\nIt holds.\n\n$$x = 1$$ (demo-eq)\n", encoding="utf-8")
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "99_demo.md").write_text(
-        "# Demo notebook\n\n[the equation](../derivations/99_demo.md#demo-eq), "
-        "[the claim](../derivations/99_demo.md#demo-claim), [the exercise](../notebooks/99_demo.ipynb)\n",
+def _demo_site(folder: Path, notebook_text: str) -> subprocess.CompletedProcess:
+    """Build a one-topic site in `folder`: notes with a labelled claim and equation, and a page that refers to them."""
+    (folder / "derivations").mkdir()
+    (folder / "derivations" / "99_demo.md").write_text(
+        "# 99 · Demo\n\nA claim:\n\n(demo-claim)=\nIt holds.\n\n$$x = 1$$ (demo-eq)\n\nBy [(demo-eq)](#demo-eq).\n",
         encoding="utf-8")
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "99_demo.ipynb").write_text(
+    (folder / "solutions").mkdir()
+    (folder / "solutions" / "99_demo.md").write_text(f"# Demo notebook\n\n{notebook_text}\n", encoding="utf-8")
+    (folder / "notebooks").mkdir()
+    (folder / "notebooks" / "99_demo.ipynb").write_text(
         '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "index.md").write_text(
+    (folder / "book").mkdir()
+    (folder / "book" / "index.md").write_text(
         "# Demo\n\n<!-- course map -->\n\n```{toctree}\n/derivations/99_demo\n/solutions/99_demo\n```\n",
         encoding="utf-8")
     # The course map lists the course's real topics, absent here: their links warn, so no -W in this build.
-    built = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-c", str(ROOT / "book"),
-                            "-D", "include_patterns=book/index.md,derivations/*.md,solutions/*.md",
-                            str(tmp_path), str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-c", str(ROOT / "book"),
+                           "-D", "include_patterns=book/index.md,derivations/*.md,solutions/*.md",
+                           str(folder), str(folder / "out")], capture_output=True, text=True, timeout=600)
+
+
+def test_links_from_a_notebook_to_an_equation_a_claim_and_an_exercise_resolve(book_extra, tmp_path):
+    """The relative links a notebook writes (they open the files on a Git host) lead to the right places on the site."""
+    built = _demo_site(tmp_path, "[the equation](../derivations/99_demo.md#demo-eq), "
+                       "[the claim](../derivations/99_demo.md#demo-claim), [the exercise](../notebooks/99_demo.ipynb)")
     assert built.returncode == 0, built.stderr[-3000:]
     page = (tmp_path / "out" / "solutions" / "99_demo.html").read_text(encoding="utf-8")
     assert 'href="../derivations/99_demo.html#equation-demo-eq"' in page
     assert 'href="../derivations/99_demo.html#demo-claim"' in page
     assert re.search(r'href="\.\./_downloads/[0-9a-f]+/99_demo\.ipynb"', page)
     assert "99_demo.md#demo-eq" not in built.stderr  # resolved, not reported as a missing target
+    # Within the notes, [(label)](#label) shows the equation's number, linked.
+    notes = (tmp_path / "out" / "derivations" / "99_demo.html").read_text(encoding="utf-8")
+    assert re.search(r'By <a class="reference internal" href="#equation-demo-eq">\(1\)</a>', notes), notes[-2000:]
+
+
+def test_a_bare_equation_label_fails_the_build(book_extra, tmp_path):
+    """``(demo-eq)`` as plain text would show the label where the equation's number belongs: the build stops."""
+    built = _demo_site(tmp_path, "As (demo-eq) says; `(demo-eq)` in code and (demo-claim), a claim, are no references.")
+    assert built.returncode != 0
+    assert "solutions/99_demo.md: (demo-eq) on line 3:" in built.stderr, built.stderr[-3000:]
+    assert "[(label)](#label)" in built.stderr and "demo-claim" not in built.stderr
 
 
 @pytest.fixture(scope="session")
@@ -266,6 +299,117 @@ def test_every_page_reads_well_in_a_browser(site, served, browser):
     assert len(list(SCREENSHOTS.glob("*.jpg"))) == len(pages)
 
 
+# A phone, a tablet (both below the theme's 992 px, where the sidebars become pop-ups) and a laptop.
+WIDTHS = {"phone": 390, "tablet": 800, "laptop": 1366}
+# The links of `selector` that a reader can click: shown, inside the window once scrolled to, and not covered.
+CLICKABLE = """selector => Array.from(document.querySelectorAll(selector)).filter(link => {
+    link.scrollIntoView({block: 'center'});
+    const box = link.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= 0 || box.left >= innerWidth) return false;
+    const hit = document.elementFromPoint((box.left + box.right) / 2, (box.top + box.bottom) / 2);
+    return hit !== null && (hit === link || link.contains(hit));
+}).map(link => new URL(link.href).pathname.split('/').slice(-2).join('/'))"""
+
+
+def _topic_pages() -> list[str]:
+    return [f"{folder}/{topic}.html" for topic in topics() for folder in ("derivations", "solutions")]
+
+
+@pytest.mark.parametrize("width", [WIDTHS["phone"], WIDTHS["tablet"]], ids=["phone", "tablet"])
+def test_on_a_phone_and_a_tablet_the_menu_and_the_contents_open(served, browser, width):
+    """Under 992 px both sidebars are hidden; their buttons open them, and the menu lists every topic's two pages."""
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    page.goto(urljoin(served, f"derivations/{topics()[-1]}.html"))
+    menu, contents = ".bd-sidebar-primary a[href]", ".bd-sidebar-secondary a[href]"
+    assert not page.evaluate(CLICKABLE, menu) and not page.evaluate(CLICKABLE, contents)
+    page.locator(".primary-toggle:visible").click()
+    page.wait_for_timeout(500)  # the slide-in
+    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu)), "the menu does not list every topic's pages"
+    page.screenshot(path=str(SCREENSHOTS.parent / f"menu-{width}px.png"))
+    page.keyboard.press("Escape")
+    page.goto(page.url)
+    page.locator(".secondary-toggle:visible").click()
+    page.wait_for_timeout(500)
+    sections = page.evaluate(CLICKABLE, contents)
+    assert len(sections) == len(page.locator("article h2").all()), sections
+    page.close()
+
+
+def test_on_a_laptop_the_menu_button_collapses_and_restores_the_sidebar(served, browser):
+    page = browser.new_page(viewport={"width": WIDTHS["laptop"], "height": 900})
+    page.goto(urljoin(served, f"derivations/{topics()[0]}.html"))
+    menu = ".bd-sidebar-primary a[href]"
+    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu))
+    page.locator(".primary-toggle:visible").click()
+    page.wait_for_timeout(500)
+    assert not page.evaluate(CLICKABLE, menu), "the sidebar stays after its button was pressed"
+    page.locator(".primary-toggle:visible").click()
+    page.wait_for_timeout(500)
+    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu))
+    page.close()
+
+
+# What is wider than its column: a displayed equation (its box would scroll, or its number overlap it), a table, and
+# the page itself (it would scroll sideways).
+OVERFLOWS = """async () => {
+    if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+    const article = document.querySelector('article.bd-article');
+    const right = article.getBoundingClientRect().right - parseFloat(getComputedStyle(article).paddingRight);
+    const wide = [];
+    for (const box of document.querySelectorAll('div.math mjx-container')) {
+        const math = box.firstElementChild.getBoundingClientRect(), own = box.getBoundingClientRect();
+        if (box.scrollWidth > box.clientWidth + 1 || math.left < own.left - 1 || math.right > own.right + 1)
+            wide.push(`equation ${box.closest('div.math').id}: ${Math.round(math.width)} px in ${box.clientWidth} px`);
+    }
+    for (const table of article.querySelectorAll('table')) {
+        const box = table.getBoundingClientRect();
+        if (box.right > right + 1)
+            wide.push(`table "${table.rows[0].cells[0].innerText}": ends ${Math.round(box.right - right)} px too far`);
+    }
+    if (document.documentElement.scrollWidth > innerWidth)
+        wide.push(`the page: ${document.documentElement.scrollWidth} px in ${innerWidth} px`);
+    return wide;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_no_equation_or_table_is_wider_than_its_column(site, served, browser, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    wide = []
+    for name in ["book/index.html"] + [f"derivations/{topic}.html" for topic in topics()]:
+        page.goto(urljoin(served, name))
+        wide += [f"{name}: {item}" for item in page.evaluate(OVERFLOWS)]
+    page.close()
+    assert not wide, "\n".join(wide)
+
+
+def test_search_results_have_distinct_titles_and_quote_the_article(site, served, browser):
+    """A topic's notes and solved notebook are told apart ("Notes 03 · ...", "Solved 03 · ...") in the browser's tab
+    and in the results, and a result's snippet is the page's text: not the frame's buttons, not raw TeX."""
+    titles = [re.search(r"<title>(.*?)</title>", path.read_text(encoding="utf-8"), re.DOTALL)[1]
+              for path in _pages(site)]
+    assert len(set(titles)) == len(titles), sorted(titles)
+    topic = topics()[2]
+    page = browser.new_page(viewport={"width": WIDTHS["laptop"], "height": 900})
+    page.goto(urljoin(served, "search.html?q=covariance"))
+    page.locator("#search-results li p.context").nth(2).wait_for(timeout=TIMEOUT_MS)
+    results = page.eval_on_selector_all("#search-results li", "items => items.map(item => item.innerText)")
+    page.close()
+    heads = [result.splitlines()[0] for result in results]
+    assert f"Notes {_title(topic)}" in heads and f"Solved {_title(topic, 'solutions')}" in heads, heads
+    frame = [result for result in results if re.search(r"Light Dark|Contents\b|\\\(|\\math", result)]
+    assert not frame, frame[:3]
+
+
+def _title(topic: str, folder: str = "derivations") -> str:
+    """The first heading of a topic's notes (or of its solved notebook)."""
+    if folder == "derivations":
+        return (ROOT / folder / f"{topic}.md").read_text(encoding="utf-8").splitlines()[0].removeprefix("# ")
+    return next(line.removeprefix("# # ") for line in (ROOT / folder / f"{topic}.py").read_text(encoding="utf-8")
+                .splitlines() if line.startswith("# # "))
+
+
 def test_the_site_root_leads_to_the_landing_page(site, served, browser):
     page = browser.new_page()
     page.goto(served)
@@ -301,7 +445,8 @@ def test_the_folder_reads_without_a_server_math_and_search_included(site, browse
 
 
 def test_the_notes_print_as_one_pdf_with_a_bookmark_per_topic(site, tmp_path):
-    """`make pdf`: every topic's notes, then the conventions, typeset; links stay inside their own part or go."""
+    """`make pdf`: a title page, one contents, every topic's notes, then the conventions as an appendix, typeset and
+    numbered across the file; no equation wider than the printed column; links stay in the PDF."""
     try:
         import playwright  # noqa: F401 - book/pdf.py prints through it
         from pypdf import PdfReader
@@ -313,31 +458,58 @@ def test_the_notes_print_as_one_pdf_with_a_bookmark_per_topic(site, tmp_path):
     printed = subprocess.run([sys.executable, "book/pdf.py", "--out", str(out), "--chromium", str(CHROMIUM)],
                              cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert printed.returncode == 0, printed.stderr[-3000:]
+    # Measured on each page as it is printed (the page laid out as wide as the printed column): every displayed
+    # equation fits, and the widest fills most of the column (the measure saw the equations).
+    widest = float(re.search(r"widest displayed equation: ([\d.]+)% of the printed column", printed.stdout)[1])
+    assert 50 < widest <= 100, printed.stdout
     reader = PdfReader(out)
+    pages = [" ".join(page.extract_text().split()).replace("’", "'") for page in reader.pages]
     notes = [ROOT / "derivations" / f"{topic}.md" for topic in topics()] + [ROOT / "derivations" / "README.md"]
     titles = [path.read_text(encoding="utf-8").splitlines()[0].removeprefix("# ") for path in notes]
     assert [item.title for item in reader.outline] == titles
     starts = [reader.get_destination_page_number(item) for item in reader.outline] + [len(reader.pages)]
-    assert starts == sorted(starts) and len(set(starts)) == len(starts), f"parts start on pages {starts}"
+    assert starts[0] == 2 and starts == sorted(starts) and len(set(starts)) == len(starts), f"parts start on {starts}"
+    # The title page, then one contents that gives every part's first page as the footers number it.
+    assert "latent-course" in pages[0] and "Lecture notes" in pages[0]
+    assert pages[1].startswith("Contents") and not any(page.startswith("Contents") for page in pages[2:])
+    for title, start in zip(titles, starts, strict=False):
+        assert re.search(rf"{re.escape(title)} [._ ]*{start + 1}\b", pages[1]), (title, start + 1, pages[1])
+    # Page numbers run across the whole file (the title page has none).
+    for number, text in enumerate(pages[1:], start=2):
+        assert f"page {number} of {len(pages)}" in text, f"page {number} is not numbered as such: {text[-120:]}"
     for title, path, first, stop in zip(titles, notes, starts[:-1], starts[1:], strict=True):
-        text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[first:stop]).replace("’", "'")
+        text = " ".join(pages[first:stop])
         headings = [line[3:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
         assert all(" ".join(heading.replace("`", "").split()) in text for heading in headings if "$" not in heading), \
             f"{title}: a section is missing from its pages"
         if path.name != "README.md":  # the conventions show the notes' source, $$ included, as code
             assert not re.search(r"\$\$|\\(mathbf|frac|begin|sum)\b", text), f"{title}: TeX source printed as text"
+    # Links: within a part to its own anchors, to another part's first page (the conventions, another topic's
+    # notes), and from the contents to every part; nothing into the build folder or to a placeholder address.
     part_of = {page: part for part, (first, stop) in enumerate(zip(starts[:-1], starts[1:], strict=True))
                for page in range(first, stop)}
-    destinations, links = reader.named_destinations, 0
+    page_numbers = {page.indirect_reference.idnum: number for number, page in enumerate(reader.pages)}
+    destinations, within, across, contents = reader.named_destinations, 0, set(), []
     for number, page in enumerate(reader.pages):
         for annotation in (annotation.get_object() for annotation in page.get("/Annots") or []):
-            action = annotation.get("/A") or {}
-            assert not str(action.get("/URI", "")).startswith("file:"), f"page {number + 1}: a link into the build"
-            if (name := annotation.get("/Dest")) is not None:
-                links += 1
+            uri = str((annotation.get("/A") or {}).get("/URI", ""))
+            assert not uri.startswith("file:") and ".invalid" not in uri, f"page {number + 1}: a link to {uri}"
+            if (name := annotation.get("/Dest")) is None:
+                continue
+            if isinstance(name, str):
                 target = reader.get_destination_page_number(destinations[name])
                 assert part_of[target] == part_of[number], f"page {number + 1}: {name} leads to another topic"
-    assert links >= len(titles), "the contents lists' links are missing"
+                within += 1
+                continue
+            target = page_numbers[name[0].idnum]
+            assert target in starts, f"page {number + 1}: a link to page {target + 1}, inside a part"
+            if number == 1:
+                contents.append(target)
+            else:
+                across.add((part_of[number], target))
+    assert contents == starts[:-1], "the contents do not link every part"
+    assert within >= len(titles), "the notes' own contents lists' links are missing"
+    assert (0, starts[-2]) in across, "the first topic's notes do not link the conventions (the appendix)"
     assert str(ROOT).encode() not in out.read_bytes()
 
 
@@ -347,6 +519,7 @@ def _pdf_module():
 
     spec = importlib.util.spec_from_file_location("book_pdf", ROOT / "book" / "pdf.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
     spec.loader.exec_module(module)
     return module
 

@@ -197,8 +197,25 @@ def test_summary_prints_the_topics_rows_from_the_callers_functions(capsys):
         """)
 
 
+def test_summary_says_which_function_has_not_run_yet(capsys):
+    """Run All stopped at a failed check: the later tasks' functions are not in the session yet, and the row says so."""
+    namespace, _ = load_functions(exercise(mixture_mean=RIGHT_MEAN))
+    del namespace["mixture_covariance"]
+    exec(f"from latent_course import checks\nchecks.summary({TOPIC!r})", namespace)
+    row = next(line for line in capsys.readouterr().out.splitlines() if "mixture_covariance" in line)
+    assert row.split(None, 1)[1] == "error: not run yet: run its cell (Run > Run All Cells)"
+
+
+def test_a_long_status_is_cut_after_a_whole_word():
+    hint = "failed: mixture_mean: the means are added up instead of weighted by their mixing proportions"
+    row = format_table([Result(TOPIC, "mixture_mean", "failed", hint[len("failed: "):])], width=80).splitlines()[1]
+    shown = row[row.index("failed"):]
+    assert shown.endswith("...") and len(shown) < len(hint), row
+    assert hint.startswith(shown[:-3]) and hint[len(shown) - 3] == " ", row  # the last word shown is whole
+
+
 def test_summary_names_a_wrong_topic():
-    with pytest.raises(ValueError, match="'3' is not a topic of the course"):
+    with pytest.raises(ValueError, match=r"'3' is not a topic of the course \(topics: 01_"):
         checks.summary("3", {})
     with pytest.raises(TypeError, match="topic should be"):
         checks.summary(globals())

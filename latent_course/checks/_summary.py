@@ -73,6 +73,13 @@ def describe_status(result: Result) -> str:
     return f"{result.status}: {result.detail}" if result.detail else result.status
 
 
+def _shorten(text: str, room: int) -> str:
+    """`text` cut to `room` characters with "...", after its last whole word unless that would lose much."""
+    cut = text[:room - 3]
+    word_end = cut.rstrip().rfind(" ")
+    return (cut[:word_end].rstrip(" ,;:") if word_end > room - 25 else cut) + "..."
+
+
 def format_table(results: list[Result], width: int = 110) -> str:
     """The results as a text table (topic, task, status), a topic's name shown on its first row only, and a total."""
     if not results:
@@ -84,7 +91,7 @@ def format_table(results: list[Result], width: int = 110) -> str:
     previous = None
     for result in results:
         status = describe_status(result)
-        status = status if len(status) <= room else status[:room - 3] + "..."
+        status = status if len(status) <= room else _shorten(status, room)
         topic = result.topic if result.topic != previous else ""
         previous = result.topic
         lines.append(f"{topic:<{topic_width}}  {result.task:<{task_width}}  {status}".rstrip())
@@ -110,9 +117,12 @@ def summary(topic: str, namespace: dict | None = None) -> None:
     if not isinstance(topic, str):
         raise TypeError(f"topic should be a topic's name such as '03_mixture_moments', got {type(topic).__name__}")
     try:
-        tasks(topic)
-    except KeyError:
-        raise ValueError(f"topic {topic!r} is not a topic of the course") from None
+        names = tasks(topic)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
     if namespace is None:
         namespace = inspect.currentframe().f_back.f_globals
-    print(format_table(list(check_namespace(topic, namespace))))
+    # In a notebook, a function missing from the session is one whose cell has not run (Run All stopped earlier).
+    not_run = {task: "not run yet: run its cell (Run > Run All Cells)"
+               for task in names if task not in namespace}
+    print(format_table(list(check_namespace(topic, namespace, errors=not_run))))

@@ -1,0 +1,105 @@
+/* The course site's own behaviour, on every page.
+ *
+ * A displayed equation wider than its column is typeset smaller, just enough to fit, down to half its size; one that
+ * would need less than half keeps half and scrolls within its own box. Inline math wider than its paragraph (a long
+ * formula on a phone) is made smaller the same way. The fit is redone when the width changes (a phone turned, a
+ * window resized, the page laid out for print).
+ *
+ * In a text table, long names in code may break between their words, so that a column of names does not take the
+ * room of a column of explanations; and each cell with text gets its column's heading (data-heading), which a phone
+ * shows before the cell's text (course.css lays each row out as a block there, without the empty cells).
+ */
+"use strict";
+
+const SMALLEST = 0.5;
+
+function fitEquations() {
+  for (const box of document.querySelectorAll("mjx-container")) {
+    // MathJax sets the size it typesets at on the element itself: keep it, to start from it on every fit.
+    if (box.dataset.typesetSize === undefined) {
+      box.dataset.typesetSize = box.style.fontSize;
+    }
+    box.style.fontSize = box.dataset.typesetSize;
+    let room = box.clientWidth;
+    let need = box.scrollWidth;
+    if (box.getAttribute("display") !== "true") {
+      // Inline math: the room is the width of the block it stands in (a paragraph, a list item, a cell).
+      let block = box.parentElement;
+      while (getComputedStyle(block).display.startsWith("inline")) {
+        block = block.parentElement;
+      }
+      const style = getComputedStyle(block);
+      room = block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      need = box.getBoundingClientRect().width;
+    }
+    if (need > room) {
+      const full = parseFloat(getComputedStyle(box).fontSize);
+      // 1 % to spare, so that rounding never leaves a scroll bar of a pixel.
+      box.style.fontSize = `${full * Math.max(SMALLEST, (0.99 * room) / need)}px`;
+    }
+  }
+}
+
+// Let a long name in a table's code break where its words meet: after an underscore or a dot followed by a name,
+// before a capital that follows a small letter (intermediate|Storage|Level, cold_|start_|filter).
+function allowBreaksInCode(table) {
+  for (const code of table.querySelectorAll("code")) {
+    const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+    const texts = [];
+    while (walker.nextNode()) {
+      texts.push(walker.currentNode);
+    }
+    for (const text of texts) {
+      const pieces = text.data.split(/(?<=_)(?=\w)|(?<=\.)(?=[A-Za-z])|(?<=[a-z])(?=[A-Z])/);
+      if (pieces.length > 1) {
+        text.replaceWith(...pieces.flatMap((piece, index) => (index ? [document.createElement("wbr"), piece] : [piece])));
+      }
+    }
+  }
+}
+
+function layOutTables() {
+  for (const table of document.querySelectorAll("article table.table")) {
+    allowBreaksInCode(table);
+    const headings = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      Array.from(row.cells).forEach((cell, column) => {
+        if (headings[column] && cell.textContent.trim()) {
+          cell.dataset.heading = headings[column];
+        }
+      });
+    }
+  }
+}
+
+// A search result's snippet: the text of the page's article (not the buttons, menus and contents around it), with
+// each piece of math as its TeX source when that is short and plain (N, K = 3), else as an ellipsis.
+function articleText(html, anchor) {
+  const page = new DOMParser().parseFromString(html, "text/html");
+  page.querySelectorAll(".headerlink, script, style, span.eqno").forEach((element) => element.remove());
+  page.querySelectorAll(".math").forEach((math) => {
+    const tex = math.textContent.replace(/^\s*\\[([]|\\[)\]]\s*$/g, "").trim();
+    math.replaceWith(/^[\w\s=<>+\-,.()]{1,20}$/.test(tex) ? tex : "…");
+  });
+  const article = page.querySelector("article.bd-article") || page.body;
+  const part = anchor ? article.querySelector(anchor) : null;
+  return (part || article).textContent.replace(/\s+/g, " ");
+}
+
+// Sphinx's searchtools.js declares Search with const: a global binding, not a property of window.
+if (typeof Search !== "undefined" && Search.htmlToText) {
+  Search.htmlToText = articleText;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  layOutTables();
+  if (window.MathJax && MathJax.startup) {
+    MathJax.startup.promise.then(fitEquations);
+  }
+  let pending = null;
+  window.addEventListener("resize", () => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(fitEquations);
+  });
+  window.matchMedia("print").addEventListener("change", fitEquations);
+});
