@@ -393,14 +393,15 @@ print(f"chosen: k = {best_k}, lambda = {best_lambda:g}")
 #
 # $$\mathbf{q}_i \mathrel{+}= \eta \big(e\, \mathbf{p}_x - \tfrac{\lambda}{n_i} \mathbf{q}_i\big), \qquad \mathbf{p}_x \mathrel{+}= \eta \big(e\, \mathbf{q}_i - \tfrac{\lambda}{m_x} \mathbf{p}_x\big),$$
 #
+# both from the vectors as they were before the batch (move $P$ with the old $\mathbf{q}_i$, not the one just moved),
 # where $n_i$ and $m_x$ count the training ratings of user $i$ and restaurant $x$, so that one pass over the data
 # (an epoch) applies the penalty $\lambda$ once per vector, as in $\mathcal{L}$. (The gradient of $\mathcal{L}$ has a
 # factor 2 in both terms, $-2e\,\mathbf{p}_x$ and $2\lambda\mathbf{q}_i$; it is absorbed into $\eta$.) Vectorise over the batch: compute all
 # errors at once and accumulate the moves with `np.add.at` (a user can occur several times in one batch).
 #
 # Start from `initialize_Q_P(M, k, init, random_state)` (with `init='svd'` its factors are balanced, see task 2). Every
-# epoch, shuffle the ratings with a new permutation from `np.random.default_rng(random_state)` and cut it into batches
-# of `batch_size`. Epochs are numbered from 0; epoch `epoch` first evaluates as in task 4 (before its updates, keeping
+# epoch, shuffle the ratings with a new permutation drawn from one generator, `rng = np.random.default_rng(random_state)`
+# created once before the first epoch, and cut it into batches of `batch_size`. Epochs are numbered from 0; epoch `epoch` first evaluates as in task 4 (before its updates, keeping
 # copies of the best), then makes its pass over the data. Stop early in the same way: `converged_after` is the epoch at
 # which patience ran out minus `patience`, or -1 if `max_epochs` is reached first.
 

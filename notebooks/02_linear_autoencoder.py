@@ -86,7 +86,10 @@ checks.autoencoder_loss(autoencoder_loss)
 #
 # One thing is provided: the loss depends on $X$ only through $X^\top X$. With the QR decomposition $X = QR$
 # ($Q^\top Q = I$, $R$ is $D \times D$ when $N \ge D$), $\lVert X - X W \rVert_F = \lVert R - R W \rVert_F$, so when $N > D$ we train on
-# $\sqrt{D / N}\, R$, which has the same loss and the same gradients as $X$ and only $D$ rows.
+# $\sqrt{D / N}\, R$, which has the same loss and the same gradients as $X$ and only $D$ rows. Its $s_1^2$ is $D / N$
+# times that of the original data, so the step $\eta = n / (4 s_1^2)$ is the same when $n$ and $s_1$ come from the same
+# matrix: use `X.shape[0]` and $s_1$ of the `X` you train on (mixing the original $N$ with the reduced $s_1$ gives a
+# step $N / D$ times too large).
 
 # %%
 def train_autoencoder(X, K, step_size=None, max_iter=50_000, tol=1e-10, random_state=0):
@@ -122,7 +125,7 @@ def train_autoencoder(X, K, step_size=None, max_iter=50_000, tol=1e-10, random_s
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_positive_float(tol, "tol")
     if N > D:
-        X = np.linalg.qr(X, mode="r") * np.sqrt(D / N)
+        X = np.linalg.qr(X, mode="r") * np.sqrt(D / N)  # from here on X has X.shape[0] = D rows, not N
     rng = np.random.default_rng(random_state)
     # TODO: default step N / (4 s_1^2); small random weights; step until the relative decrease is below tol.
     raise NotImplementedError

@@ -20,7 +20,8 @@
 # 3. `mixture_log_density(X, mixture)`: the log-density of a mixture, computed in log space.
 #
 # A mixture travels as a tuple `(weights, means, covariances)` of shapes `(K,)`, `(K, D)` and `(K, D, D)`, the
-# convention of [topic 03](03_mixture_moments.ipynb); `Mixture` is a named tuple with these three fields, and plain tuples work everywhere too.
+# convention of [topic 03](03_mixture_moments.ipynb); `Mixture` is a named tuple with these three fields. The functions accept plain tuples as
+# arguments, but `sum_of_mixtures` must return a `Mixture`: later cells read `mixture_z.weights` and the other fields.
 
 # %%
 import matplotlib.pyplot as plt

@@ -216,7 +216,8 @@ checks.gmm_log_probability(gmm_log_probability)
 #   $\boldsymbol\Sigma_j = \sum_i w_i \gamma_{ij} (\mathbf{x}_i - \boldsymbol\mu_j)(\mathbf{x}_i - \boldsymbol\mu_j)^\top / N_j + \epsilon I$,
 #   where the small ridge $\epsilon$ (`reg_covar`) keeps every covariance positive definite.
 #
-# Initialise on the data's scale: run your `kmeans`, give every point responsibility 1 for its cluster, and do one
+# Initialise on the data's scale: run your `kmeans` with the same `sample_weight` and `random_state` (a colour seen
+# often should pull its centre as strongly as in EM), give every point responsibility 1 for its cluster, and do one
 # M-step (unless `init` gives the starting parameters). Then repeat, at most `max_iter` times, one EM step: an
 # E-step, which records $\ell$ of the current parameters, **then** an M-step. After the M-step, stop if $\ell$ improved
 # by less than `tol` over the previous step's value (the first step has none to compare with). So the M-step always

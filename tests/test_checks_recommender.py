@@ -428,7 +428,8 @@ SGD_MUTANTS = {
     "init ignored": (_sgd(always_svd=True), "init='random'"),
     "unbalanced start (Q = U S, P = V^T)": (_sgd(unbalanced=True), "training diverged|fell only"),
     "P moved by the already-moved Q": (_sgd(sequential=True), "p_x moved by the already-moved q_i"),
-    "a fresh generator every epoch (the same order)": (_sgd(same_order=True), "shuffled the ratings into the same order"),
+    "a fresh generator every epoch (the same order)": (_sgd(same_order=True),
+                                                       "shuffled the ratings into the same order"),
 }
 
 

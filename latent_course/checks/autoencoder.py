@@ -207,9 +207,9 @@ def train_autoencoder(function) -> None:
         if increases.size:
             step = int(increases[0])
             fail(function, f"the loss increased from {losses[step]:.6g} to {losses[step + 1]:.6g} at step "
-                           f"{step + 1}; the step size is too large. The default is n / (4 s_1^2) with n and s_1 of the "
-                           "same matrix, the X you train on: after the provided reduction X has D rows, and N (of "
-                           "the original data) with s_1 of the reduced X is N / D times too large.", inputs)
+                           f"{step + 1}; the step size is too large. The default is n / (4 s_1^2) with n and s_1 "
+                           "of the same matrix, the X you train on: after the provided reduction X has D rows, and "
+                           "N (of the original data) with s_1 of the reduced X is N / D times too large.", inputs)
         with if_stored():
             check_close(function, np.array(losses[-1]), np.array(_loss(X, W1, W2)), inputs, rtol=1e-6,
                         what="the last recorded loss (compared with the loss of the returned W1, W2)",

@@ -205,7 +205,7 @@ def update_factors(function) -> None:
                 "none, so without the penalty their k x k systems have no unique solution.")
     n_cases = 0
     per_row = rng.uniform(0.1, 20.0, size=R.shape[0])
-    counts = np.diff(R.indptr)
+    ratings_per_row = np.diff(R.indptr)
     for k, reg_lambda in [(4, 0.5), (3, 10.0), (6, 1e-3), (4, per_row)]:
         F = rng.normal(size=(R.shape[1], k))
         inputs = {"R": R, "F": F, "reg_lambda": reg_lambda}
@@ -219,7 +219,7 @@ def update_factors(function) -> None:
         if result.dtype.itemsize < 8:
             why = (f"your result is {result.dtype}: with reg_lambda = 1e-3 single precision loses the digits the "
                    "comparison needs (1e-8); compute in float64.")
-        elif np.allclose(result, _ridge_rows(R, F, reg_lambda * np.maximum(counts, 1)), rtol=1e-8, atol=1e-8):
+        elif np.allclose(result, _ridge_rows(R, F, reg_lambda * np.maximum(ratings_per_row, 1)), rtol=1e-8, atol=1e-8):
             why = ("the penalty is reg_lambda * I, not reg_lambda times the row's number of ratings (that weighted "
                    "penalty is ALS-WR's, which its callers pass as an array, one penalty per row).")
         elif np.ndim(reg_lambda):

@@ -100,9 +100,10 @@ def sample_sum(function) -> None:
 
     The sampler must be vectorised (a handful of calls to the generator, counted with a generator passed as
     random_state). The pair (k, l) of every sample is read off well-separated mixtures; the frequency of each pair
-    must be within 5 binomial standard errors of pi_k pi_l (also when K_x = K_y), the mean and covariance of z within each pair must
-    match mu_k + mu_l and Sigma_k + Sigma_l within 5 standard errors, the samples must come in the order drawn
-    (not grouped by pair), the same `random_state` must give the same samples, and another one other samples.
+    must be within 5 binomial standard errors of pi_k pi_l (also when K_x = K_y), the mean and covariance of z
+    within each pair must match mu_k + mu_l and Sigma_k + Sigma_l within 5 standard errors, the samples must come
+    in the order drawn (not grouped by pair), the same `random_state` must give the same samples, and another one
+    other samples.
     """
     __tracebackhide__ = True
     _check_vectorised(function)
@@ -246,9 +247,9 @@ def _match_components(function, result, mixture_x, mixture_y, inputs):
 def sum_of_mixtures(function) -> None:
     """Check ``function(mixture_x, mixture_y)`` returning the mixture of z = x + y.
 
-    Every component (k, l) must appear once, at index k * K_y + l, with weight pi_k pi_l, mean mu_k + mu_l and covariance
-    Sigma_k + Sigma_l (also when two pairs share a mean); in one dimension, the returned mixture's CDF must also
-    pass a Kolmogorov-Smirnov test at the 1 % level against 10^5 sums drawn independently by the check.
+    Every component (k, l) must appear once, at index k * K_y + l, with weight pi_k pi_l, mean mu_k + mu_l and
+    covariance Sigma_k + Sigma_l (also when two pairs share a mean); in one dimension, the returned mixture's CDF
+    must also pass a Kolmogorov-Smirnov test at the 1 % level against 10^5 sums drawn independently by the check.
     """
     __tracebackhide__ = True
     # The pairs (0, 1) and (1, 0) share the mean 1 but not the covariance.
