@@ -64,6 +64,8 @@ def title(topic: str) -> str:
     return _entry(topic)["title"]
 
 
-def imports() -> list[str]:
-    """Every module the course's notebooks import at their top level (what a worker process imports ahead)."""
-    return sorted({module for entry in manifest().values() for module in entry["imports"]})
+def imports(topic: str | None = None) -> list[str]:
+    """Every module the course's notebooks (or `topic`'s notebook) import at their top level, which a worker
+    process imports ahead."""
+    entries = manifest().values() if topic is None else [_entry(topic)]
+    return sorted({module for entry in entries for module in entry["imports"]})

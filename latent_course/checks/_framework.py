@@ -29,13 +29,13 @@ import copy
 import inspect
 import signal
 import sys
-import sysconfig
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..calls import CountingGenerator, frame_summary
 
 __all__ = ["CheckFailure", "CountingGenerator", "NotImplementedYet", "MAX_LINES", "TIME_LIMIT", "call",
            "check_array", "check_close", "check_seeded", "check_tuple", "describe", "fail", "passed",
@@ -51,9 +51,6 @@ LINE_WIDTH = 110
 KEYWORD_INPUTS = ("random_state",)
 """Inputs passed by keyword; all others are passed by position, in the order the check gives them."""
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-_LIBRARIES = tuple({str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "platstdlib", "purelib",
-                                                                                  "platlib")})
 
 
 def _fit(message: str) -> str:
@@ -301,47 +298,23 @@ def _run(function, positional, keywords, limit):
     return outcome["result"]
 
 
-def _frames(error: BaseException) -> list:
-    """The frames of `error`'s traceback, outermost first."""
-    frames, tb = [], error.__traceback__
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        tb = tb.tb_next
-    return frames
-
-
-def _in(frame, folders) -> bool:
-    return str(Path(frame.f_code.co_filename).resolve()).startswith(folders)
-
-
-def _is_framework(frame) -> bool:
-    return frame.f_code.co_filename == __file__ or _in(frame, (str(Path(threading.__file__).resolve()),))
-
-
-def _student_frames(error: BaseException) -> list:
-    """The traceback's frames outside this package's machinery and outside installed libraries."""
-    return [frame for frame in _frames(error)
-            if not _is_framework(frame) and not _in(frame, _LIBRARIES) and not _in(frame, (str(_PACKAGE),))]
-
-
 def _not_implemented_message(function, error: NotImplementedError) -> str | None:
     """The message for a stub; None when a library raised the NotImplementedError (then it is the student's)."""
-    frames = [frame for frame in _frames(error) if not _is_framework(frame)]
+    frames = frame_summary(error)
     name = _name(function)
-    own = getattr(inspect.unwrap(function), "__code__", None)
     todo = "it still raises NotImplementedError; replace that line with your code"
-    if not frames or frames[-1].f_code is own or frames[-1].f_code.co_name == name:
+    if not frames or frames[-1][1] == name:
         return f"{name}: not implemented yet ({todo})."
-    if _in(frames[-1], _LIBRARIES):
+    kind, helper, _ = frames[-1]
+    if kind == "library":
         return None
-    helper = frames[-1].f_code.co_name
     return f"{name} calls {helper}, which is not implemented yet ({todo}); implement {helper} first."
 
 
 def _where(error: BaseException) -> str:
     """Where in the student's code `error` was raised, e.g. "in em, line 31" (empty if unknown)."""
-    frames = _student_frames(error)
-    return f" in {frames[-1].f_code.co_name}, line {frames[-1].f_lineno}" if frames else ""
+    frames = [frame for frame in frame_summary(error) if frame[0] == "student"]
+    return f" in {frames[-1][1]}, line {frames[-1][2]}" if frames else ""
 
 
 def _error_text(error: BaseException) -> str:
@@ -350,8 +323,8 @@ def _error_text(error: BaseException) -> str:
 
 def _raised_by_package_validation(error: BaseException) -> bool:
     """Whether `error` comes from this package's helpers (not from a check, not from the student's code)."""
-    frames = [frame for frame in _frames(error) if not _is_framework(frame)]
-    return bool(frames) and _in(frames[-1], (str(_PACKAGE),)) and not _in(frames[-1], (str(_PACKAGE / "checks"),))
+    frames = frame_summary(error)
+    return bool(frames) and frames[-1][0] == "package"
 
 
 def call(function, /, *, on_error: dict[type, str] | None = None, time_limit: float | None = None,
@@ -424,32 +397,6 @@ def call(function, /, *, on_error: dict[type, str] | None = None, time_limit: fl
             raise CheckFailure(f"{name} changed its argument {parameter} in place; work on a copy ({how}) or build a "
                                f"new array: the caller's data must stay as it was.{_input_section(inputs)}")
     return result
-
-
-class CountingGenerator(np.random.Generator):
-    """A NumPy ``Generator`` that counts the calls of its drawing methods, to tell a vectorised sampler from a loop.
-
-    Pass it as ``random_state``: ``np.random.default_rng(generator)`` returns it unchanged. :func:`call` hands it
-    over as it is (not a copy), so that ``draw_calls`` counts what the student's function drew.
-    """
-
-    def __init__(self, seed: int = 0):
-        super().__init__(np.random.PCG64(seed))
-        self.draw_calls = 0
-
-    def __getattribute__(self, name):
-        attribute = super().__getattribute__(name)
-        if name.startswith("_") or name in ("bit_generator", "draw_calls", "spawn") or not callable(attribute):
-            return attribute
-
-        def counted(*args, **kwargs):
-            self.draw_calls += 1
-            return attribute(*args, **kwargs)
-
-        return counted
-
-    def __deepcopy__(self, memo):
-        return self
 
 
 def fail(function, message: str, inputs: dict):

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 from ._answers import answer, if_stored
-from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
+from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "05_image_clustering"
 __all__ = ["em", "gmm_log_probability", "gmm_sample", "kmeans"]
@@ -544,30 +544,6 @@ def em(function) -> None:
     passed(function, 13)
 
 
-class _CountingGenerator(np.random.Generator):
-    """A NumPy Generator that counts the calls that draw random numbers (and is its own copy)."""
-
-    calls = 0
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-def _counted(name):
-    method = getattr(np.random.Generator, name)
-
-    def counted(self, *args, **kwargs):
-        self.calls += 1
-        return method(self, *args, **kwargs)
-
-    return counted
-
-
-for _method in ["choice", "standard_normal", "normal", "multivariate_normal", "random", "integers", "uniform",
-                "permutation", "shuffle", "multinomial"]:
-    setattr(_CountingGenerator, _method, _counted(_method))
-
-
 @answer
 def _transposed_factor_covariance(sigma):
     """The covariance L^T L of samples eps @ L, L the Cholesky factor of `sigma` (the mistake behind a hint)."""
@@ -587,11 +563,11 @@ def gmm_sample(function) -> None:
     pi = np.array([0.2, 0.5, 0.3])
     mu = np.array([[0.0, 0.0], [30.0, 0.0], [0.0, 30.0]])
     sigma = np.array([[[1.0, 0.5], [0.5, 2.0]], [[3.0, -1.0], [-1.0, 1.0]], [[0.5, 0.0], [0.0, 0.5]]])
-    rng = _CountingGenerator(np.random.PCG64(0))
+    rng = CountingGenerator(0)
     inputs = {"N": 1000, "pi": pi, "mu": mu, "sigma": sigma, "random_state": rng}
     check_array(function, call(function, **inputs), (1000, 2), inputs, "the samples")
-    if rng.calls > 50:
-        fail(function, f"it drew random numbers in {rng.calls} separate calls for N = 1000 samples: a Python loop "
+    if rng.draw_calls > 50:
+        fail(function, f"it drew random numbers in {rng.draw_calls} separate calls for N = 1000 samples: a Python loop "
                        "over the samples is far too slow for an image. Draw all components at once "
                        "(rng.choice(k, size=N, p=pi)), then all samples of a component in one call.", inputs)
     N = 100_000

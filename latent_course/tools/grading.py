@@ -11,24 +11,19 @@ not graded, saying why); the printed table says how many students passed each ta
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import sys
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks._summary import check_task
 from ..notebook import read_cells
-from ..progress import (
-    MEMORY_LIMIT_MB,
-    STATUSES,
-    TASK_TIME_LIMIT,
-    Result,
-    check_limits,
-    check_notebook,
-    prepare_workers,
-)
-from ..topics import tasks, topics
+from ..progress import MEMORY_LIMIT_MB, STATUSES, TASK_TIME_LIMIT, Result, check_limits
+from ..topics import imports, tasks, topics
+from .remote import grade_cells
 from .solutions import NOTEBOOKS
 
 __all__ = ["COLUMNS", "Row", "find_notebooks", "match_topic", "grade", "write_csv", "pass_rates", "main"]
@@ -136,6 +131,24 @@ def _plan(submissions: Path) -> tuple[list[Row], list[tuple[str, str, Path, list
     return rows, jobs
 
 
+def _grader_context():
+    """Processes that grade one notebook each: they import the checks before any submission runs."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["latent_course.checks", "latent_course.tools.remote"])
+    return context
+
+
+def _grade_notebook(job) -> tuple[list[Result], str]:
+    """One notebook's results, in a process of the grader (the submission runs in a contained child of it)."""
+    topic, cells, files, problem, time_limit, memory_limit_mb = job
+    if cells is None:
+        return [Result(topic, task, "error", problem) for task in tasks(topic)], ""
+    results, containment = grade_cells(topic, cells, files, tasks=list(tasks(topic)), time_limit=time_limit,
+                                       memory_limit_mb=memory_limit_mb, imports=imports(topic),
+                                       check_task=check_task)
+    return [Result(topic, result.task, result.status, result.detail or problem) for result in results], containment
+
+
 def grade(submissions: Path, *, jobs: int | None = None, time_limit: float = TASK_TIME_LIMIT,
           memory_limit_mb: int = MEMORY_LIMIT_MB) -> list[Row]:
     """Grade every notebook in `submissions`; one :class:`Row` per student and task of the topics handed in.
@@ -148,17 +161,18 @@ def grade(submissions: Path, *, jobs: int | None = None, time_limit: float = TAS
         raise FileNotFoundError(f"submissions: no folder {submissions}")
     file_rows, planned = _plan(submissions)
     graded_topics = [topic for topic in topics() if any(job[1] == topic for job in planned)]
-    prepare_workers()  # start the server once, before the threads that use it
-
-    def run(job) -> list[Result]:
-        student, topic, file, cells, problem = job
-        if cells is None:
-            return [Result(topic, task, "error", problem) for task in tasks(topic)]
-        results = check_notebook(topic, cells, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
-        return [Result(topic, result.task, result.status, result.detail or problem) for result in results]
-
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
-        graded = dict(zip(((job[0], job[1]) for job in planned), pool.map(run, planned), strict=True))
+    notebooks = {}  # the notebooks of each student, which a topic's notebook may load (load_topic)
+    for student, topic, file, cells, _ in planned:
+        if cells is not None:
+            notebooks.setdefault(student, {})[f"{topic}{file.suffix}"] = submissions / file
+    graded_jobs = [(topic, cells, notebooks.get(student, {}), problem, time_limit, memory_limit_mb)
+                   for student, topic, _, cells, problem in planned]
+    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=_grader_context()) as pool:
+        outcomes = list(pool.map(_grade_notebook, graded_jobs))
+    graded = {(job[0], job[1]): results for job, (results, _) in zip(planned, outcomes, strict=True)}
+    containment = next((how for _, how in outcomes if how), "")
+    if containment:
+        print(f"submissions {containment}", file=sys.stderr)
     files = {(job[0], job[1]): job[2].as_posix() for job in planned}
     rows = []
     for student in find_notebooks(submissions):

@@ -1,0 +1,516 @@
+"""Grade a notebook where no submitted code can reach the verdict: run it in a contained process, check it here.
+
+The submission runs in a process of its own (``python -m latent_course.tools.remote``), contained by
+:func:`latent_course.tools.sandbox.contain`, in an empty temporary folder that holds copies of the student's
+notebooks. It executes the notebook's code cells in order, as a kernel would (figures to the non-interactive
+``Agg`` backend; a cell that raises is noted and the next one runs), except the course's own check cells, and
+stops at each task's check cell. There the grader, in its own process, runs the task's self-check as usual, on
+:class:`RemoteFunction` stand-ins: each call sends the inputs to the submission's process, which calls the
+student's function and sends back the result, what it printed and the inputs as the call left them. Everything
+crosses as plain data (:mod:`latent_course.tools.wire`), so nothing the submission does to its own process
+(patching ``latent_course``, NumPy or the builtins, or answering with an object that fakes comparisons) changes
+a verdict.
+
+A cell that runs longer than the time limit, or ends the process, is skipped in a fresh process; a check that
+runs longer than the time limit ends its task as "timed out", and the next task starts in a fresh process.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import inspect
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import types
+import warnings
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+
+from ..calls import CountingGenerator, frame_kind
+from . import sandbox, wire
+
+__all__ = ["RemoteFunction", "SubmissionProcess", "check_cells", "grade_cells"]
+
+MAX_MESSAGE = 512 * 2**20
+MAX_PRINTED = 64 * 2**10
+MAX_CELL_FAILURES = 3
+"""Cells that time out or end the process before a notebook's remaining tasks are all marked with that result."""
+
+
+class TaskTimedOut(BaseException):
+    """The submission's process did not answer within the task's time limit (a BaseException: checks let it by)."""
+
+
+class ProcessEnded(BaseException):
+    """The submission's process ended (a crash, ``os._exit``, the memory limit) while the grader waited for it."""
+
+
+# --- in the submission's process ------------------------------------------------------------------------------
+
+
+def _stub_checks() -> None:
+    """Make ``from latent_course import checks`` import a module whose every check does nothing.
+
+    The real checks never enter the submission's process: they hold the reference answers.
+    """
+    import latent_course
+
+    stub = types.ModuleType("latent_course.checks", "The self-checks run in the grader's process, not here.")
+    stub.__getattr__ = lambda name: (lambda *args, **kwargs: None)
+    sys.modules["latent_course.checks"] = stub
+    latent_course.checks = stub
+
+
+def _frames(error: BaseException) -> list:
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        kind = frame_kind(tb.tb_frame.f_code.co_filename)
+        if kind != "machinery":
+            frames.append([kind, tb.tb_frame.f_code.co_name, tb.tb_lineno])
+        tb = tb.tb_next
+    return frames
+
+
+def _raised(error: BaseException) -> dict:
+    return {"op": "raised", "type": type(error).__name__, "module": type(error).__module__,
+            "message": str(error)[:2000], "frames": _frames(error)}
+
+
+class _Capped(io.StringIO):
+    """Keeps the first ``MAX_PRINTED`` characters of what is printed, so that a flood of output costs nothing."""
+
+    def write(self, text: str) -> int:
+        room = MAX_PRINTED - self.tell()
+        if room > 0:
+            super().write(str(text)[:room])
+        return len(text)
+
+
+def _to_counting(value):
+    """Hand generators over as counting ones, so that the grader learns how many draws the function made."""
+    if isinstance(value, np.random.Generator):
+        counting = CountingGenerator()
+        counting.bit_generator.state = value.bit_generator.state
+        return counting
+    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+        return type(value)(_to_counting(item) for item in value)
+    return value
+
+
+def _signature(function) -> list | None:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    return [[parameter.name, int(parameter.kind), parameter.default is not inspect.Parameter.empty]
+            for parameter in signature.parameters.values()]
+
+
+def _describe(namespace: dict, name: str) -> dict:
+    value = namespace.get(name)
+    if value is None and name not in namespace:
+        return {"kind": "missing"}
+    if inspect.isclass(value):
+        return {"kind": "class", "name": getattr(value, "__name__", name)}
+    if not callable(value):
+        return {"kind": "value", "type": type(value).__name__}
+    return {"kind": "function", "name": str(getattr(value, "__name__", name)), "signature": _signature(value)}
+
+
+def _call(namespace: dict, request: dict) -> dict:
+    function = namespace.get(request["name"])
+    args, kwargs = _to_counting(request["args"]), _to_counting(request["kwargs"])
+    printed = _Capped()
+    try:
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = function(*args, **kwargs)
+    except BaseException as error:  # noqa: BLE001 - the student's code may raise anything; SystemExit included
+        return _raised(error)
+    draws = {str(key): value.draw_calls for key, value in [*enumerate(args), *kwargs.items()]
+             if isinstance(value, CountingGenerator)}
+    return {"op": "result", "value": value, "args": args, "kwargs": kwargs, "draws": draws,
+            "printed": printed.getvalue()}
+
+
+def _run_cell(namespace: dict, index: int, source: str) -> dict | None:
+    """Run one code cell; None if it ran, else a description of what it raised."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        code = compile(TransformerManager().transform_cell(source), f"<cell {index + 1}>", "exec")
+        with contextlib.redirect_stdout(_Capped()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(code, namespace)
+    except BaseException as error:  # noqa: BLE001 - a cell may raise anything; the next one still runs
+        return {"type": type(error).__name__, "message": str(error)[:300]}
+    finally:
+        with contextlib.suppress(Exception):
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
+    return None
+
+
+def serve(connection: Connection, cells: list[tuple[int, str]]) -> None:
+    """Run `cells` ((index, source) of the code cells to run) on request and call functions for the grader."""
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    position = 0
+    while True:
+        request = wire.decode(connection.recv_bytes())
+        if request["op"] == "run":  # run the cells before index `until`
+            failures = {}
+            while position < len(cells) and cells[position][0] < request["until"]:
+                index, source = cells[position]
+                connection.send_bytes(wire.encode({"op": "cell", "index": index}))
+                failure = _run_cell(namespace, index, source)
+                if failure:
+                    failures[str(index)] = failure
+                position += 1
+            reply = {"op": "ran", "failures": failures,
+                     "names": {name: _describe(namespace, name) for name in request["names"]}}
+        elif request["op"] == "call":
+            reply = _call(namespace, request)
+        else:
+            return
+        try:
+            message = wire.encode(reply)
+        except wire.WireError as error:
+            message = wire.encode({"op": "unsendable", "message": str(error)})
+        connection.send_bytes(message)
+
+
+def _main() -> None:
+    """The submission's process: ``python -m latent_course.tools.remote FD MEMORY_MB IMPORTS...``."""
+    fd, memory_limit_mb, *modules = sys.argv[1:]
+    connection = Connection(int(fd))
+    os.environ["MPLBACKEND"] = "Agg"
+    for module in modules:  # what the topic's notebooks import, loaded while the whole installation is readable
+        with contextlib.suppress(Exception):
+            __import__(module)
+    containment = sandbox.contain(Path.cwd(), int(memory_limit_mb))
+    _stub_checks()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for stream in (0, 1, 2):
+        os.dup2(devnull, stream)
+    connection.send_bytes(wire.encode({"op": "ready", "containment": containment.describe()}))
+    request = wire.decode(connection.recv_bytes())
+    serve(connection, [(int(index), str(source)) for index, source in request["cells"]])
+
+
+# --- in the grader's process ----------------------------------------------------------------------------------
+
+_EXCEPTIONS = {name: value for name, value in vars(builtins).items()
+               if isinstance(value, type) and issubclass(value, Exception)}
+_EXCEPTIONS["LinAlgError"] = np.linalg.LinAlgError
+
+
+def _exception(reply: dict) -> BaseException:
+    """The exception the student's function raised, rebuilt as data: a built-in type (or NumPy's LinAlgError)
+    when it was one, else a new class of the same name; its frames come along as ``remote_frames``."""
+    name = str(reply.get("type", "Exception"))
+    if name == "SystemExit":
+        cls = SystemExit
+    elif name in _EXCEPTIONS and reply.get("module") in ("builtins", "numpy.linalg", "numpy.linalg._linalg",
+                                                          "numpy.linalg.linalg"):
+        cls = _EXCEPTIONS[name]
+    else:
+        cls = type(name if name.isidentifier() else "Exception", (Exception,), {})
+    try:
+        error = cls(str(reply.get("message", "")))
+    except Exception:  # noqa: BLE001 - a built-in exception type that wants other arguments
+        error = RuntimeError(f"{name}: {reply.get('message', '')}")
+    error.remote_frames = [(str(kind), str(function), int(line)) for kind, function, line in reply.get("frames", [])]
+    return error
+
+
+def _write_back(original, after) -> None:
+    """Make `original` (an input the grader handed over) look as the call left it in the submission's process."""
+    if isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
+        if original.shape == after.shape:
+            with contextlib.suppress(TypeError, ValueError):
+                np.copyto(original, after, casting="unsafe")
+    elif isinstance(original, list) and isinstance(after, list):
+        original[:] = after
+    elif isinstance(original, tuple) and isinstance(after, tuple) and len(original) == len(after):
+        for item, changed in zip(original, after, strict=True):
+            _write_back(item, changed)
+    elif isinstance(original, dict) and isinstance(after, dict):
+        original.clear()
+        original.update(after)
+    elif isinstance(original, np.random.Generator) and isinstance(after, np.random.Generator):
+        original.bit_generator.state = after.bit_generator.state
+    elif hasattr(original, "format") and type(original) is type(after) and original.format in ("csr", "csc"):
+        original.data, original.indices, original.indptr = after.data, after.indices, after.indptr
+
+
+@dataclass
+class SubmissionProcess:
+    """The contained process that runs one notebook; see the module's text."""
+
+    cells: list[tuple[int, str]]
+    files: dict[str, Path]
+    memory_limit_mb: int
+    imports: list[str]
+    containment: str = ""
+    process: subprocess.Popen | None = None
+    connection: Connection | None = None
+    workdir: Path | None = None
+    current_cell: int = -1
+    failures: dict[int, dict] = field(default_factory=dict)
+
+    def start(self, time_limit: float) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="latent-course-submission-"))
+        for name, path in self.files.items():
+            shutil.copyfile(path, self.workdir / Path(name).name)
+        os.chmod(self.workdir, 0o777)  # noqa: S103 - the submission may run as nobody; the folder is its own
+        ours, theirs = socket.socketpair()
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir),
+                       "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
+                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                       "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
+                       **{name: os.environ[name] for name in ("JAVA_HOME", "SPARK_HOME") if name in os.environ}}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), str(self.memory_limit_mb),
+             *self.imports], cwd=self.workdir, env=environment, pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self.connection = Connection(ours.detach())
+        ready = self._receive(time_limit + 30)
+        self.containment = str(ready.get("containment", ""))
+        self._send({"op": "cells", "cells": [[index, source] for index, source in self.cells]})
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.connection.send_bytes(wire.encode(message))
+        except OSError:
+            raise ProcessEnded(self._ended()) from None
+
+    def _receive(self, limit: float, task_limit: float | None = None) -> dict:
+        """The next answer, waiting at most `limit` seconds (of a task's `task_limit`, which a timeout names)."""
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                if not self.connection.poll(max(0.0, deadline - time.monotonic())):
+                    self.stop()
+                    raise TaskTimedOut(f"still running after {task_limit or limit:g} s (a loop that never ends, or "
+                                       "far too slow?)")
+                message = wire.decode(self.connection.recv_bytes(MAX_MESSAGE))
+            except (EOFError, OSError, wire.WireError) as error:
+                reason = self._ended() if not isinstance(error, wire.WireError) else f"sent {error}"
+                self.stop()
+                raise ProcessEnded(reason) from None
+            if not isinstance(message, dict):
+                self.stop()
+                raise ProcessEnded("sent something that is not an answer")
+            if message.get("op") != "cell":
+                return message
+            self.current_cell, deadline = int(message["index"]), time.monotonic() + limit
+
+    def _ended(self) -> str:
+        try:
+            code = self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            return "the process stopped answering"
+        if code < 0 or code >= 128:
+            number = -code if code < 0 else code - 128
+            name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else str(number)
+            return f"the process was killed by {name} (a crash, or the memory limit)"
+        return f"the process exited with code {code} (sys.exit or os._exit in the code?)"
+
+    def run_until(self, until: int, names: list[str], time_limit: float) -> dict:
+        """Run the cells before index `until`; return what each of `names` is in the namespace then."""
+        self._send({"op": "run", "until": until, "names": names})
+        reply = self._receive(time_limit)
+        self.failures.update({int(index): failure for index, failure in reply.get("failures", {}).items()})
+        return reply.get("names", {})
+
+    def call(self, name: str, args: tuple, kwargs: dict, time_limit: float, task_limit: float):
+        """Call the function `name` in the submission's process; see the module's text."""
+        try:
+            self._send({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
+            reply = self._receive(time_limit, task_limit)
+        except BaseException:
+            self.stop()  # interrupted (the checks' own time limit): the process may still be computing
+            raise
+        if reply.get("op") == "raised":
+            raise _exception(reply)
+        if reply.get("op") == "unsendable":
+            raise TypeError(f"{name} returned something the grader cannot compare: {reply.get('message')}; "
+                            "return NumPy arrays, numbers and tuples of these")
+        given = {**dict(enumerate(args)), **kwargs}
+        after = {**dict(enumerate(reply.get("args", []))), **reply.get("kwargs", {})}
+        draws = reply.get("draws", {})
+        for key, original in given.items():
+            if key in after:
+                _write_back(original, after[key])
+            if isinstance(original, CountingGenerator):
+                original.draw_calls += int(draws.get(str(key), 0))
+        printed = reply.get("printed", "")
+        if printed:
+            print(printed, end="")
+        return reply.get("value")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        if self.connection is not None:
+            self.connection.close()
+        group = sandbox.pids_cgroup(self.process.pid) if self.process is not None else None
+        for _ in range(100):  # the process limit's control group (as root), once the killed processes are gone
+            if group is None or not group.exists():
+                break
+            with contextlib.suppress(OSError):
+                group.rmdir()
+            time.sleep(0.02)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class RemoteFunction:
+    """Stands for a student's function in the grader's process: calling it calls the function in the submission's
+    process (see :meth:`SubmissionProcess.call`), within what is left of the task's time."""
+
+    def __init__(self, submission: SubmissionProcess, name: str, parameters: list | None, time_limit: float):
+        self._submission, self._limit, self._deadline = submission, time_limit, time.monotonic() + time_limit
+        self.__name__ = self.__qualname__ = name
+        if parameters is not None:
+            self.__signature__ = inspect.Signature([
+                inspect.Parameter(str(pname), inspect._ParameterKind(int(kind)),
+                                  default=None if has_default else inspect.Parameter.empty)
+                for pname, kind, has_default in parameters])
+
+    def __call__(self, *args, **kwargs):
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TaskTimedOut(f"still running after {self._limit:g} s (far too slow?)")
+        return self._submission.call(self.__name__, args, kwargs, remaining, self._limit)
+
+
+def _is_check_cell(tree: ast.Module) -> list[str] | None:
+    """The names of the checks a cell calls when it does nothing else (``checks.em(em)``), else None."""
+    calls = []
+    for statement in tree.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name) and call.func.value.id == "checks"):
+            return None
+        calls.append(call.func.attr)
+    return calls or None
+
+
+def check_cells(cells: list[tuple[str, str]], tasks: list[str]) -> tuple[list[tuple[int, str]], dict[str, int]]:
+    """The code cells to run, as (index, source), without the course's check cells; and where each task's check
+    cell was (the index the notebook reaches before checking it)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    to_run, checkpoints = [], {}
+    for index, (cell_type, source) in enumerate(cells):
+        if cell_type != "code" or not source.strip():
+            continue
+        try:
+            checked = _is_check_cell(ast.parse(TransformerManager().transform_cell(source)))
+        except SyntaxError:
+            checked = None
+        if checked is None:
+            to_run.append((index, source))
+        for name in checked or []:
+            if name in tasks:
+                checkpoints.setdefault(name, index)
+    return to_run, checkpoints
+
+
+def _missing(task: str, described: dict, failures: dict[int, dict], cells: list[tuple[int, str]]) -> str:
+    kind = described.get("kind", "missing")
+    if kind == "class":
+        return f"{task} is a class in the notebook; the task asks for a function"
+    if kind == "value":
+        return f"{task} is a {described.get('type')} in the notebook, not a function"
+    reason = f"the notebook defines no function {task} (renamed or deleted?)"
+    defining = [index for index, source in cells if f"def {task}(" in source and index in failures]
+    failed = defining or sorted(failures)
+    if failed:
+        failure = failures[failed[0]]
+        where = "its cell" if defining else "cell"
+        reason = f"{reason}; {where} {failed[0] + 1} raised {failure['type']}: {failure['message']}"
+    return reason
+
+
+def grade_cells(topic: str, cells: list[tuple[str, str]], files: dict[str, Path], *, tasks: list[str],
+                time_limit: float, memory_limit_mb: int, imports: list[str], check_task) -> tuple[list, str]:
+    """Grade the notebook made of `cells`; return one result per task (``check_task(topic, task, function,
+    reason=...)``'s, or "timed out"/"error") and how the submission was contained.
+
+    `files` maps a file name to a file copied into the submission's folder under that name: the student's
+    notebooks of other topics, which ``load_topic`` finds there.
+    """
+    from ..checks._summary import Result
+
+    to_run, checkpoints = check_cells(cells, tasks)
+    end = len(cells)
+    order = sorted(tasks, key=lambda task: (checkpoints.get(task, end), tasks.index(task)))
+    skipped: dict[int, str] = {}
+    results, submission, containment = {}, None, ""
+    for task in order:
+        result = None
+        while result is None:
+            if submission is None:
+                submission = SubmissionProcess([cell for cell in to_run if cell[0] not in skipped], files,
+                                               memory_limit_mb, imports)
+                try:
+                    submission.start(time_limit)
+                    containment = containment or submission.containment
+                except (TaskTimedOut, ProcessEnded) as error:
+                    submission.stop()
+                    result = Result(topic, task, "error", f"the notebook's process did not start: {error}")
+                    submission = None
+                    break
+            try:
+                described = submission.run_until(checkpoints.get(task, end), [task], time_limit).get(task, {})
+            except (TaskTimedOut, ProcessEnded) as error:
+                cell = submission.current_cell
+                submission.stop()
+                submission = None
+                what = "timed out" if isinstance(error, TaskTimedOut) else "ended the process"
+                skipped[cell] = f"cell {cell + 1} {what} and was skipped: {error}"
+                if len(skipped) >= MAX_CELL_FAILURES or cell < 0:
+                    status = "timed out" if isinstance(error, TaskTimedOut) else "error"
+                    result = Result(topic, task, status, "; ".join(skipped.values()))
+                continue
+            function = None
+            if described.get("kind") == "function":
+                function = RemoteFunction(submission, described["name"], described.get("signature"), time_limit)
+            try:
+                result = check_task(topic, task, function,
+                                    reason=_missing(task, described, submission.failures, to_run))
+            except TaskTimedOut as error:
+                result = Result(topic, task, "timed out", str(error))
+            except ProcessEnded as error:
+                result = Result(topic, task, "error", str(error))
+            if submission.process.poll() is not None or submission.connection.closed:
+                submission.stop()
+                submission = None
+            if skipped and result.status != "passed":
+                result = Result(topic, task, result.status, f"{result.detail} ({'; '.join(skipped.values())})")
+        results[task] = result
+    if submission is not None:
+        submission.stop()
+    return [results[task] for task in tasks], containment
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,159 @@
+"""Hostile submissions: none forges a pass, none touches anything but its own row, none outlives grading.
+
+Each student hands in topic 03 with a correct or wrong answer and one trick. The grader runs the notebook in a
+contained process (:mod:`latent_course.tools.sandbox`) and the checks in its own (:mod:`latent_course.tools.remote`).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from test_grading import RIGHT_COVARIANCE, notebook
+
+from latent_course.tools import wire
+from latent_course.tools.grading import grade
+from latent_course.tools.solutions import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="containment is Linux's")]
+
+TOPIC = "03_mixture_moments"
+RIGHT_MEAN = "return pi @ mu"
+WRONG_MEAN = "return np.zeros(mu.shape[1])"
+
+
+def submission(prelude: str = "", mean: str = RIGHT_MEAN, covariance: str = RIGHT_COVARIANCE, after: str = "") -> str:
+    """Topic 03 with `prelude` in a cell before the functions and `after` between mixture_mean and its check."""
+    return notebook([
+        ("code", "import numpy as np\nfrom latent_course import checks"),
+        ("code", prelude or "pass"),
+        ("code", f"def mixture_mean(pi, mu):\n    {mean}"),
+        ("code", after or "pass"),
+        ("code", "checks.mixture_mean(mixture_mean)"),
+        ("code", f"def mixture_covariance(pi, mu, sigma):\n    {covariance}"),
+        ("code", "checks.mixture_covariance(mixture_covariance)"),
+        ("code", 'checks.summary("03_mixture_moments")'),
+    ])
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    return {"submissions": root / "submissions", "outside": root / "outside", "listener": socket.create_server(
+        ("127.0.0.1", 0))}
+
+
+def hostile_class(places) -> dict[str, str]:
+    submissions, outside = places["submissions"], places["outside"]
+    victim = submissions / "victim" / f"{TOPIC}.ipynb"
+    port = places["listener"].getsockname()[1]
+    return {
+        "victim": submission(),
+        "patches_the_checks": submission(
+            "import latent_course.checks._framework as framework\nframework.check_close = lambda *a, **k: a[1]",
+            mean=WRONG_MEAN),
+        "patches_numpy": submission("np.isclose = lambda *a, **k: np.array(True)\nnp.allclose = lambda *a, **k: True",
+                                    mean=WRONG_MEAN),
+        "fakes_equality": submission(
+            "class Liar(np.ndarray):\n    def __array_ufunc__(self, *args, **kwargs):\n        return np.array(True)"
+            "\n    def __eq__(self, other):\n        return True",
+            mean="return np.zeros(mu.shape[1]).view(Liar)"),
+        "loads_the_solution": submission(mean=WRONG_MEAN, after=(
+            "from latent_course.tools.solutions import load_solution\n"
+            "mixture_mean = load_solution('03_mixture_moments').mixture_mean")),
+        "reads_the_solution_file": submission(
+            mean=WRONG_MEAN, after=f"exec(open({str(ROOT / 'solutions' / f'{TOPIC}.py')!r}).read())"),
+        "reads_the_reference": submission(
+            "import sys, latent_course\ndel sys.modules['latent_course.checks'], latent_course.checks\n"
+            "from latent_course.checks.mixtures import _reference_mean", mean="return _reference_mean(pi, mu)"),
+        "copies_another_student": submission(mean=WRONG_MEAN, after=(
+            f"import json\ncells = json.load(open({str(victim)!r}))['cells']\n"
+            "exec(next(''.join(c['source']) for c in cells if 'def mixture_mean' in ''.join(c['source'])))")),
+        "writes_outside": submission(
+            f"import os\nos.makedirs({str(outside)!r}, exist_ok=True)\nopen({str(outside / 'x')!r}, 'w').write('x')\n"
+            f"open({str(victim)!r}, 'a').write('x')"),
+        "signals_the_grader": submission(f"import os, signal\nos.kill({os.getpid()}, signal.SIGUSR1)"),
+        "floods_processes": submission(
+            "import os, time\nfor _ in range(300):\n    try:\n        if os.fork() == 0:\n            time.sleep(600)\n"
+            "            os._exit(0)\n    except OSError:\n        break"),
+        "leaves_a_daemon": submission(
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(4)\n"
+            f"        open({str(outside / 'late')!r}, 'w').write('late')\n    os._exit(0)"),
+        "floods_output": submission("print('x' * 50_000_000)", mean="print('y' * 50_000_000)\n    return pi @ mu"),
+        "connects_out": submission(
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\nexcept OSError:\n"
+            "    pass"),
+        "exits_in_a_cell": submission("import os\nos._exit(3)"),
+        "uses_its_constant": submission("SCALE = 1.0", mean="return SCALE * (pi @ mu)"),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(places):
+    signals = []
+    previous = signal.signal(signal.SIGUSR1, lambda *_: signals.append(True))
+    try:
+        for student, content in hostile_class(places).items():
+            (places["submissions"] / student).mkdir(parents=True)
+            (places["submissions"] / student / f"{TOPIC}.ipynb").write_text(content)
+        victim = (places["submissions"] / "victim" / f"{TOPIC}.ipynb").read_text()
+        places["listener"].settimeout(0)
+        rows = grade(places["submissions"], jobs=2, time_limit=20)
+        time.sleep(5)  # the daemon's moment
+        return {"rows": {(row.student, row.task): row for row in rows}, "signals": signals,
+                "victim_unchanged": victim == (places["submissions"] / "victim" / f"{TOPIC}.ipynb").read_text()}
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+FORGERS = ["patches_the_checks", "patches_numpy", "fakes_equality", "loads_the_solution", "reads_the_solution_file",
+           "reads_the_reference", "copies_another_student"]
+HARMLESS = ["victim", "writes_outside", "signals_the_grader", "floods_processes", "leaves_a_daemon", "floods_output",
+            "connects_out", "exits_in_a_cell", "uses_its_constant"]
+
+
+@pytest.mark.parametrize("student", FORGERS)
+def test_no_trick_forges_a_pass(graded, student):
+    assert graded["rows"][student, "mixture_mean"].status != "passed"
+
+
+@pytest.mark.parametrize("student", HARMLESS)
+def test_a_right_answer_passes_whatever_else_the_notebook_does(graded, student):
+    rows = graded["rows"]
+    assert [rows[student, task].status for task in ("mixture_mean", "mixture_covariance")] == ["passed", "passed"], \
+        rows[student, "mixture_mean"].detail
+
+
+def test_nothing_outside_the_submissions_process_was_touched(graded, places):
+    assert graded["victim_unchanged"]
+    assert not places["outside"].exists()
+    assert graded["signals"] == []
+    with pytest.raises(BlockingIOError):
+        places["listener"].accept()
+
+
+def test_no_process_of_a_submission_outlives_grading(graded):
+    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert "latent_course.tools.remote" not in listed
+
+
+def test_a_cell_that_ends_the_process_is_skipped_and_named(graded):
+    assert graded["rows"]["exits_in_a_cell", "mixture_mean"].status == "passed"
+
+
+def test_what_crosses_back_is_plain_data():
+    class Liar(np.ndarray):
+        pass
+
+    back = wire.decode(wire.encode({"x": np.zeros(3).view(Liar), "t": (1, 2.5, "a", None)}))
+    assert type(back["x"]) is np.ndarray and back["t"] == (1, 2.5, "a", None)
+    with pytest.raises(wire.WireError):
+        wire.encode(np.array([object()]))
+    with pytest.raises(wire.WireError):
+        wire.encode(lambda: 0)
+    with pytest.raises(wire.WireError):
+        wire.decode(b"\x05\x00\x00\x00\x00\x00\x00\x00{\"t\":")
