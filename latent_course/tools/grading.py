@@ -2,7 +2,8 @@
 
 `SUBMISSIONS` holds one folder (or one notebook file) per student. Each notebook is matched to its topic by its
 file name, or else by its cells (the cells it shares with each topic's exercise notebook), and graded by the
-topic's self-checks in child processes with a wall-clock and a memory limit (:mod:`latent_course.progress`),
+topic's self-checks: the notebook runs in a contained process of its own, the checks in the grader's processes
+(:mod:`latent_course.tools.remote`, :mod:`latent_course.tools.sandbox`), with a wall-clock and a memory limit,
 notebooks in parallel over the cores. The CSV has one row per student and task (plus one row per file that was
 not graded, saying why); the printed table says how many students passed each task. The grader only reads
 `SUBMISSIONS`.

@@ -104,6 +104,8 @@ def _to_counting(value):
         counting = CountingGenerator()
         counting.bit_generator.state = value.bit_generator.state
         return counting
+    if isinstance(value, dict):
+        return {key: _to_counting(item) for key, item in value.items()}
     if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
         return type(value)(_to_counting(item) for item in value)
     return value
@@ -129,9 +131,19 @@ def _describe(namespace: dict, name: str) -> dict:
     return {"kind": "function", "name": str(getattr(value, "__name__", name)), "signature": _signature(value)}
 
 
+def _encoded(value) -> bytes | None:
+    try:
+        return wire.encode(value)
+    except wire.WireError:
+        return None
+
+
 def _call(namespace: dict, request: dict) -> dict:
+    """Call the function `request` names; the reply holds its result and the inputs the call changed."""
     function = namespace.get(request["name"])
     args, kwargs = _to_counting(request["args"]), _to_counting(request["kwargs"])
+    given = {**{str(index): value for index, value in enumerate(args)}, **kwargs}
+    before = {key: _encoded(value) for key, value in given.items()}
     printed = _Capped()
     try:
         with contextlib.redirect_stdout(printed), warnings.catch_warnings():
@@ -139,10 +151,9 @@ def _call(namespace: dict, request: dict) -> dict:
             value = function(*args, **kwargs)
     except BaseException as error:  # noqa: BLE001 - the student's code may raise anything; SystemExit included
         return _raised(error)
-    draws = {str(key): value.draw_calls for key, value in [*enumerate(args), *kwargs.items()]
-             if isinstance(value, CountingGenerator)}
-    return {"op": "result", "value": value, "args": args, "kwargs": kwargs, "draws": draws,
-            "printed": printed.getvalue()}
+    changed = {key: item for key, item in given.items() if before[key] is None or _encoded(item) != before[key]}
+    draws = {key: item.draw_calls for key, item in given.items() if isinstance(item, CountingGenerator)}
+    return {"op": "result", "value": value, "changed": changed, "draws": draws, "printed": printed.getvalue()}
 
 
 def _run_cell(namespace: dict, index: int, source: str) -> dict | None:
@@ -350,14 +361,13 @@ class SubmissionProcess:
         if reply.get("op") == "unsendable":
             raise TypeError(f"{name} returned something the grader cannot compare: {reply.get('message')}; "
                             "return NumPy arrays, numbers and tuples of these")
-        given = {**dict(enumerate(args)), **kwargs}
-        after = {**dict(enumerate(reply.get("args", []))), **reply.get("kwargs", {})}
-        draws = reply.get("draws", {})
+        given = {**{str(index): value for index, value in enumerate(args)}, **kwargs}
+        changed, draws = reply.get("changed", {}), reply.get("draws", {})
         for key, original in given.items():
-            if key in after:
-                _write_back(original, after[key])
+            if key in changed:
+                _write_back(original, changed[key])
             if isinstance(original, CountingGenerator):
-                original.draw_calls += int(draws.get(str(key), 0))
+                original.draw_calls += int(draws.get(key, 0))
         printed = reply.get("printed", "")
         if printed:
             print(printed, end="")

@@ -3,14 +3,15 @@
 A message is a JSON tree whose arrays are stored beside it in an ``.npz`` archive, read back with
 ``allow_pickle=False``. Only these kinds travel: ``None``, booleans, numbers, strings, tuples, lists, dicts with
 string keys, NumPy arrays and scalars of numeric, boolean or string dtypes (masked arrays and ``np.matrix`` keep
-their kind), SciPy sparse matrices and arrays, NumPy ``Generator`` states, and the course's named tuples
-(:class:`~latent_course.mixtures.Mixture`, ...). Anything else (an object array, an ``ndarray`` subclass with its
-own operators, a function) raises :class:`WireError`; what :func:`decode` returns holds only base ``ndarray``
-objects, whatever the sender's types were.
+their kind), SciPy sparse matrices and arrays, NumPy ``Generator`` states, and named tuples (the course's own,
+:class:`~latent_course.mixtures.Mixture`, ..., come back as themselves). Anything else (an object array, a
+function) raises :class:`WireError`; what :func:`decode` returns holds only base ``ndarray`` objects, whatever
+the sender's types were (an ``ndarray`` subclass with its own operators arrives as a plain array).
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import math
@@ -25,7 +26,8 @@ from ..ratings import GroundTruth, Ratings
 __all__ = ["WireError", "encode", "decode", "NAMED_TUPLES"]
 
 NAMED_TUPLES = {cls.__name__: cls for cls in (Mixture, Ratings, GroundTruth)}
-"""The named tuples that travel as themselves (any other tuple subclass travels as a plain tuple)."""
+"""The named tuples that travel as themselves; any other travels as a new ``collections.namedtuple`` with the same
+name and fields."""
 
 DTYPE_KINDS = "biufcUS"
 """Booleans, integers, floats, complex numbers and strings."""
@@ -79,9 +81,9 @@ class _Writer:
                     "calls": int(getattr(value, "draw_calls", 0))}
         if isinstance(value, tuple):
             items = [self.tree(item, depth + 1) for item in value]
-            name = type(value).__name__
-            if NAMED_TUPLES.get(name) is type(value):
-                return {"t": "named", "n": name, "v": items}
+            fields = getattr(type(value), "_fields", None)
+            if isinstance(fields, tuple) and all(isinstance(name, str) for name in fields):
+                return {"t": "named", "n": type(value).__name__, "f": list(fields), "v": items}
             return {"t": "tuple", "v": items}
         if isinstance(value, list):
             return {"t": "list", "v": [self.tree(item, depth + 1) for item in value]}
@@ -143,13 +145,24 @@ class _Reader:
         items = [self.tree(item, depth + 1) for item in node.get("v", [])]
         if kind == "tuple":
             return tuple(items)
-        if kind == "named" and node.get("n") in NAMED_TUPLES:
-            return NAMED_TUPLES[node["n"]](*items)
+        if kind == "named":
+            return _named_tuple(str(node.get("n")), node.get("f"))(*items)
         if kind == "list":
             return items
         if kind == "dict" and all(isinstance(key, str) for key in node.get("k", [])):
             return dict(zip(node["k"], items, strict=True))
         return _bad(node)
+
+
+def _named_tuple(name: str, fields) -> type:
+    """The course's named tuple of that name and fields, or a new ``collections.namedtuple`` class like it."""
+    known = NAMED_TUPLES.get(name)
+    if known is not None and list(known._fields) == fields:
+        return known
+    try:
+        return collections.namedtuple(name, fields)
+    except (TypeError, ValueError) as error:
+        raise WireError(f"a named tuple {name!r} with fields {fields!r} ({error})") from None
 
 
 def _bad(node):
