@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from ..calls import CountingGenerator, frame_summary
 
-__all__ = ["CheckFailure", "CountingGenerator", "NotImplementedYet", "MAX_LINES", "TIME_LIMIT", "call",
+__all__ = ["CheckFailure", "CountingGenerator", "NotImplementedYet", "MAX_LINES", "TIME_LIMIT", "call", "case_rng",
            "check_array", "check_close", "check_seeded", "check_tuple", "describe", "fail", "passed",
            "show_failures_without_traceback"]
 
@@ -46,6 +46,10 @@ MAX_LINES = 15
 
 TIME_LIMIT = 30.0
 """Seconds one call of the student's function may take; ``call(..., time_limit=...)`` sets it for one call."""
+
+GRADING_SEED: int | None = None
+"""Set by the grader (``grade --seed``): the checks' random cases then come from other seeds than the ones a
+notebook's checks use, cases that a student edition never showed (see :func:`case_rng`)."""
 
 LINE_WIDTH = 110
 KEYWORD_INPUTS = ("random_state",)
@@ -397,6 +401,11 @@ def call(function, /, *, on_error: dict[type, str] | None = None, time_limit: fl
             raise CheckFailure(f"{name} changed its argument {parameter} in place; work on a copy ({how}) or build a "
                                f"new array: the caller's data must stay as it was.{_input_section(inputs)}")
     return result
+
+
+def case_rng(seed: int) -> np.random.Generator:
+    """The generator of a check's random cases: seeded with `seed`, mixed with ``GRADING_SEED`` when one is set."""
+    return np.random.default_rng(seed if GRADING_SEED is None else [GRADING_SEED, seed])
 
 
 def fail(function, message: str, inputs: dict):

@@ -7,7 +7,7 @@ from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA, TruncatedSVD
 
 from ._answers import answer, if_stored
-from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
+from ._framework import call, case_rng, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "02_linear_autoencoder"
 __all__ = ["autoencoder_loss", "pca", "train_autoencoder"]
@@ -104,7 +104,7 @@ def autoencoder_loss(function) -> None:
     (no division by N, no square, a missing factor 2, the wrong sign, a missing transpose) gets its own hint.
     """
     __tracebackhide__ = True
-    rng = np.random.default_rng(5)
+    rng = case_rng(5)
     n_cases = 0
     for N, D, K in [(7, 5, 2), (6, 4, 1), (5, 3, 3)]:
         X, W1, W2 = rng.normal(size=(N, D)), rng.normal(size=(D, K)), rng.normal(size=(K, D))
@@ -189,7 +189,7 @@ def train_autoencoder(function) -> None:
     by a step so large that the loss must rise, `random_state` by reproducibility and by a second seed.
     """
     __tracebackhide__ = True
-    rng = np.random.default_rng(8)
+    rng = case_rng(8)
     n_cases = 0
     for N, D, K in [(300, 6, 2), (40, 8, 3)]:
         X = _data(rng, N, D, np.linspace(3.0, 0.5, D))
@@ -337,7 +337,7 @@ def pca(function) -> None:
     to 1e-10 relative (as the notebook asserts later).
     """
     __tracebackhide__ = True
-    rng = np.random.default_rng(9)
+    rng = case_rng(9)
     n_cases = 0
     for N, D, K, center in [(50, 5, 2, True), (80, 6, 3, False), (30, 4, 1, True), (40, 7, 4, False)]:
         X = _data(rng, N, D, np.linspace(4.0, 0.5, D)) + 3.0

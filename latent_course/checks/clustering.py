@@ -18,7 +18,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 from ._answers import answer, if_stored
-from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
+from ._framework import (
+    CountingGenerator,
+    call,
+    case_rng,
+    check_array,
+    check_close,
+    check_seeded,
+    check_tuple,
+    fail,
+    passed,
+)
 
 TOPIC = "05_image_clustering"
 __all__ = ["em", "gmm_log_probability", "gmm_sample", "kmeans"]
@@ -215,7 +225,7 @@ def kmeans(function) -> None:
     __tracebackhide__ = True
     X, _ = make_blobs(n_samples=600, centers=4, cluster_std=0.7, random_state=0)
     X += 50.0
-    rng = np.random.default_rng(4)
+    rng = case_rng(4)
     far = [[1000.0, 1000.0], [-1000.0, 1000.0]]
     cases = [
         {"X": X, "k": 4, "random_state": 0},
@@ -305,7 +315,7 @@ def gmm_log_probability(function) -> None:
     solve with L^T) to name the one made.
     """
     __tracebackhide__ = True
-    rng = np.random.default_rng(6)
+    rng = case_rng(6)
     near_singular = np.array([[1.0, 1 - 1e-7], [1 - 1e-7, 1.0]])
     mixtures = [
         (np.array([0.2, 0.3, 0.5]), np.array([[0.0, 0.0], [3.0, 1.0], [-2.0, 4.0]]),
@@ -419,7 +429,7 @@ def _em_data():
     X, _ = make_blobs(n_samples=300, centers=[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], cluster_std=[0.8, 1.2, 0.6],
                       random_state=3)
     X[:100] = X[:100] @ np.array([[1.0, 0.5], [0.0, 0.7]])
-    counts = np.random.default_rng(5).integers(1, 5, size=len(X)).astype(float)
+    counts = case_rng(5).integers(1, 5, size=len(X)).astype(float)
     init = (np.array([0.3, 0.3, 0.4]), np.array([[1.0, 1.0], [3.0, 1.0], [1.0, 3.0]]), np.array([2 * np.eye(2)] * 3))
     return X, counts, np.repeat(X, counts.astype(int), axis=0), init
 

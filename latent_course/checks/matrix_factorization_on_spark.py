@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._answers import answer
-from ._framework import call, check_array, check_close, fail, passed
+from ._framework import call, case_rng, check_array, check_close, fail, passed
 
 TOPIC = "06_matrix_factorization_on_spark"
 __all__ = ["als_wr_objective", "factors_to_array"]
@@ -23,7 +23,7 @@ class _Row(NamedTuple):
 def factors_to_array(function) -> None:
     """Check ``function(rows, n, k)``: (id, features) rows in any order, some ids missing, as an (n, k) array."""
     __tracebackhide__ = True
-    rng = np.random.default_rng(6)
+    rng = case_rng(6)
     expected = rng.normal(size=(7, 3))
     present = np.array([5, 0, 3, 6, 1])  # shuffled, without ids 2 and 4
     expected[[2, 4]] = 0.0
@@ -83,7 +83,7 @@ def als_wr_objective(function) -> None:
     """Check ``function(values, ixs, Q, P, reg_lambda)`` against a loop over the entries, on a problem where some
     users and items have no entries, others several (so the weighted and the plain penalty differ)."""
     __tracebackhide__ = True
-    rng = np.random.default_rng(7)
+    rng = case_rng(7)
     n_cases = 0
     for N, D, k, n, reg_lambda in [(6, 5, 2, 14, 0.3), (9, 4, 3, 20, 2.0)]:
         rows = rng.integers(0, N - 1, size=n)  # the last user has no entries

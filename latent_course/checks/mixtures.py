@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._answers import answer
-from ._framework import call, check_close, passed
+from ._framework import call, case_rng, check_close, passed
 
 TOPIC = "03_mixture_moments"
 __all__ = ["mixture_covariance", "mixture_mean"]
@@ -24,7 +24,7 @@ def _random_covariances(rng, K, D):
 
 def _cases():
     """Small mixtures (pi, mu, sigma): K < D, one dimension, K > D, a zero weight, K = D, and one component."""
-    rng = np.random.default_rng(3)
+    rng = case_rng(3)
     yield (np.array([0.1, 0.6, 0.3]), np.array([[1.0, 2.0, 0.5, -1.0], [4.0, 0.0, 2.0, 1.0], [2.0, 5.0, 1.0, 3.0]]),
            _random_covariances(rng, 3, 4))
     yield np.array([0.3, 0.7]), np.array([[-1.0], [3.5]]), np.array([[[1.0]], [[0.5]]])

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 
 from ._answers import answer, if_stored
-from ._framework import call, check_array, check_close, check_seeded, check_tuple, fail, passed
+from ._framework import call, case_rng, check_array, check_close, check_seeded, check_tuple, fail, passed
 
 TOPIC = "01_matrix_factorization"
 __all__ = ["initialize_Q_P", "latent_factor_alternating_optimization", "latent_factor_sgd", "shift_user_mean",
@@ -84,7 +84,7 @@ def shift_user_mean(function) -> None:
     rows = np.array([1, 1, 1, 2, 4, 4])
     cols = np.array([0, 2, 4, 1, 0, 3])
     small = sp.csr_matrix((np.array([4.0, 3.0, 2.0, 5.0, 1.0, 5.0]), (rows, cols)), shape=(6, 5))
-    cases = [small, _random_ratings(np.random.default_rng(1), 30, 20, 0.3), _with_a_stored_zero()]
+    cases = [small, _random_ratings(case_rng(1), 30, 20, 0.3), _with_a_stored_zero()]
     for matrix in cases:
         inputs = {"matrix": matrix}
         N = matrix.shape[0]
@@ -134,7 +134,7 @@ def initialize_Q_P(function) -> None:
     Q = U_k S_k^(1/2), P = S_k^(1/2) V_k^T: column j of Q and row j of P have the same norm.
     """
     __tracebackhide__ = True
-    matrix = _random_ratings(np.random.default_rng(2), 12, 9, 0.5)
+    matrix = _random_ratings(case_rng(2), 12, 9, 0.5)
     N, D, k = 12, 9, 3
     inputs = {"matrix": matrix, "k": k, "init": "random", "random_state": 0}
 
@@ -189,7 +189,7 @@ def update_factors(function) -> None:
     one number, or one penalty per row (an array of shape (n,)).
     """
     __tracebackhide__ = True
-    rng = np.random.default_rng(3)
+    rng = case_rng(3)
     R = _random_ratings(rng, 25, 12, 0.4).tolil()
     R[0, :] = 0
     R[0, 5] = 4.0
@@ -240,7 +240,7 @@ def _overfitting_problem(n_silent_users=0):
     With `n_silent_users`, that many users without training ratings are added, and the validation entries are
     theirs: after the first update their vectors are 0, so the validation loss stays exactly the same.
     """
-    rng = np.random.default_rng(4)
+    rng = case_rng(4)
     N, D = 60, 40
     truth = rng.normal(size=(N, 2)) @ rng.normal(size=(2, D)) + rng.normal(scale=0.5, size=(N, D))
     mask = rng.random((N, D)) < 0.5

@@ -8,7 +8,17 @@ from scipy.special import logsumexp
 
 from ..mixtures import Mixture
 from ._answers import answer
-from ._framework import CountingGenerator, call, check_array, check_close, check_seeded, check_tuple, fail, passed
+from ._framework import (
+    CountingGenerator,
+    call,
+    case_rng,
+    check_array,
+    check_close,
+    check_seeded,
+    check_tuple,
+    fail,
+    passed,
+)
 
 TOPIC = "04_sum_of_mixtures"
 __all__ = ["mixture_log_density", "sample_sum", "sum_of_mixtures"]
@@ -42,7 +52,7 @@ def _pairs(mixture_x, mixture_y):
 @answer
 def _reference_sums(mixture_x, mixture_y, n, seed):
     """`n` sums x + y drawn by an independent reference sampler seeded with `seed`, shape (n, D)."""
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     return _draw(n, mixture_x, rng) + _draw(n, mixture_y, rng)
 
 
@@ -337,7 +347,7 @@ def mixture_log_density(function) -> None:
     array of shape (1,).
     """
     __tracebackhide__ = True
-    rng = np.random.default_rng(11)
+    rng = case_rng(11)
     n_cases = 0
     zero_weight = (np.array([0.0, 0.4, 0.6]), np.array([[5.0], [-1.0], [2.0]]), np.array([[[1.0]], [[0.5]], [[2.0]]]))
     for mixture in [ONE_D_X, SEPARATED_X, SEPARATED_Y, zero_weight]:

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("submissions", help="the folder of submissions (only read)")
     grade.add_argument("--out", default="grades.csv", help="the CSV to write (default: grades.csv)")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at a time (default: one per core)")
+    grade.add_argument("--seed", type=int, default=None,
+                       help="the seed of the hidden cases (default: a new one, printed, for each run)")
     for command in (progress, grade):
         command.add_argument("--time-limit", type=float, default=None, help="seconds per task")
         command.add_argument("--memory-limit", type=int, default=None, help="MiB per process")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                   "memory_limit_mb": args.memory_limit or progress.MEMORY_LIMIT_MB}
         if args.command == "progress":
             return progress.main(args.folder or workspace.WORK, **limits)
-        return grading.main(args.submissions, args.out, jobs=args.jobs, **limits)
+        return grading.main(args.submissions, args.out, jobs=args.jobs, seed=args.seed, **limits)
 
     if args.command == "new":
         return scaffold.main(args.name, args.title)

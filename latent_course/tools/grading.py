@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import secrets
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import _framework
 from ..checks._summary import check_task
 from ..notebook import read_cells
 from ..progress import MEMORY_LIMIT_MB, STATUSES, TASK_TIME_LIMIT, Result, check_limits
@@ -141,7 +143,8 @@ def _grader_context():
 
 def _grade_notebook(job) -> tuple[list[Result], str]:
     """One notebook's results, in a process of the grader (the submission runs in a contained child of it)."""
-    topic, cells, files, problem, time_limit, memory_limit_mb = job
+    topic, cells, files, problem, time_limit, memory_limit_mb, seed = job
+    _framework.GRADING_SEED = seed
     if cells is None:
         return [Result(topic, task, "error", problem) for task in tasks(topic)], ""
     results, containment = grade_cells(topic, cells, files, tasks=list(tasks(topic)), time_limit=time_limit,
@@ -151,11 +154,12 @@ def _grade_notebook(job) -> tuple[list[Result], str]:
 
 
 def grade(submissions: Path, *, jobs: int | None = None, time_limit: float = TASK_TIME_LIMIT,
-          memory_limit_mb: int = MEMORY_LIMIT_MB) -> list[Row]:
+          memory_limit_mb: int = MEMORY_LIMIT_MB, seed: int | None = None) -> list[Row]:
     """Grade every notebook in `submissions`; one :class:`Row` per student and task of the topics handed in.
 
     A student who handed in nothing for a topic that others handed in gets "not started" rows for it. Rows of
-    files that were not graded (``status == "ignored"``) come first for each student.
+    files that were not graded (``status == "ignored"``) come first for each student. `seed` chooses the hidden
+    cases (see ``checks._framework.GRADING_SEED``); None grades with the cases the notebooks' checks show.
     """
     submissions = Path(submissions)
     if not submissions.is_dir():
@@ -166,7 +170,7 @@ def grade(submissions: Path, *, jobs: int | None = None, time_limit: float = TAS
     for student, topic, file, cells, _ in planned:
         if cells is not None:
             notebooks.setdefault(student, {})[f"{topic}{file.suffix}"] = submissions / file
-    graded_jobs = [(topic, cells, notebooks.get(student, {}), problem, time_limit, memory_limit_mb)
+    graded_jobs = [(topic, cells, notebooks.get(student, {}), problem, time_limit, memory_limit_mb, seed)
                    for student, topic, _, cells, problem in planned]
     with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=_grader_context()) as pool:
         outcomes = list(pool.map(_grade_notebook, graded_jobs))
@@ -221,8 +225,9 @@ def pass_rates(rows: list[Row]) -> str:
 
 
 def main(submissions: Path, out: Path, *, jobs: int | None = None, time_limit: float = TASK_TIME_LIMIT,
-         memory_limit_mb: int = MEMORY_LIMIT_MB) -> int:
-    """Grade `submissions`, write the CSV `out` and print the pass-rate table; return the exit status."""
+         memory_limit_mb: int = MEMORY_LIMIT_MB, seed: int | None = None) -> int:
+    """Grade `submissions` with hidden cases (`seed`, or a new one that is printed), write the CSV `out` and print
+    the pass-rate table; return the exit status."""
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         print(f"error: submissions: no folder {submissions}", file=sys.stderr)
@@ -236,7 +241,10 @@ def main(submissions: Path, out: Path, *, jobs: int | None = None, time_limit: f
         print(f"error: --out {out} lies inside {submissions}; the grader never writes into the submissions",
               file=sys.stderr)
         return 2
-    rows = grade(submissions, jobs=jobs, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    print(f"hidden cases from seed {seed} (grade --seed {seed} grades with the same cases again)")
+    rows = grade(submissions, jobs=jobs, time_limit=time_limit, memory_limit_mb=memory_limit_mb, seed=seed)
     write_csv(rows, out)
     students = len({row.student for row in rows})
     ignored = sum(row.status == IGNORED for row in rows)
