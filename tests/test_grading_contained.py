@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from test_grading import RIGHT_COVARIANCE, notebook
 
-from latent_course.tools import wire
+from latent_course.tools import sandbox, wire
 from latent_course.tools.grading import grade
 from latent_course.tools.solutions import ROOT
 
@@ -39,6 +39,24 @@ def submission(prelude: str = "", mean: str = RIGHT_MEAN, covariance: str = RIGH
         ("code", "checks.mixture_covariance(mixture_covariance)"),
         ("code", 'checks.summary("03_mixture_moments")'),
     ])
+
+
+@pytest.fixture(scope="module")
+def containment():
+    return sandbox.probe()
+
+
+def require(containment, feature: str) -> None:
+    """Skip where this machine's kernel cannot apply `feature` (a container without Landlock, say)."""
+    if not any(feature in applied for applied in containment.applied):
+        pytest.skip(f"{feature} is not available here: {containment.describe()}")
+
+
+def test_landlock_is_applied_wherever_the_kernel_offers_it(containment):
+    assert containment.applied[0].startswith("limits")
+    if sandbox.landlock_abi() == 0:
+        pytest.skip(f"this kernel offers no Landlock: {containment.describe()}")
+    assert any(applied.startswith("Landlock ABI") for applied in containment.applied), containment.describe()
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +131,16 @@ def graded(places):
 
 FORGERS = ["patches_the_checks", "patches_numpy", "fakes_equality", "loads_the_solution", "reads_the_solution_file",
            "reads_the_reference", "copies_another_student"]
+READERS = ["loads_the_solution", "reads_the_solution_file", "reads_the_reference", "copies_another_student"]
+"""Tricks that only Landlock stops: reading a file the submission has no business reading."""
 HARMLESS = ["victim", "writes_outside", "signals_the_grader", "floods_processes", "leaves_a_daemon", "floods_output",
             "connects_out", "exits_in_a_cell", "uses_its_constant"]
 
 
 @pytest.mark.parametrize("student", FORGERS)
-def test_no_trick_forges_a_pass(graded, student):
+def test_no_trick_forges_a_pass(graded, containment, student):
+    if student in READERS:
+        require(containment, "Landlock")
     assert graded["rows"][student, "mixture_mean"].status != "passed"
 
 
@@ -129,7 +151,8 @@ def test_a_right_answer_passes_whatever_else_the_notebook_does(graded, student):
         rows[student, "mixture_mean"].detail
 
 
-def test_nothing_outside_the_submissions_process_was_touched(graded, places):
+def test_nothing_outside_the_submissions_process_was_touched(graded, places, containment):
+    require(containment, "Landlock")
     assert graded["victim_unchanged"]
     assert not places["outside"].exists()
     assert graded["signals"] == []
@@ -137,7 +160,8 @@ def test_nothing_outside_the_submissions_process_was_touched(graded, places):
         places["listener"].accept()
 
 
-def test_no_process_of_a_submission_outlives_grading(graded):
+def test_no_process_of_a_submission_outlives_grading(graded, containment):
+    require(containment, "namespaces")
     # A submission's processes work in a temporary folder that grading removes at the end: any process still in
     # such a removed folder outlived its grading (other gradings may run meanwhile, in folders that exist).
     left = []

@@ -288,14 +288,9 @@ class SubmissionProcess:
             shutil.copyfile(path, self.workdir / Path(name).name)
         os.chmod(self.workdir, 0o777)  # noqa: S103 - the submission may run as nobody; the folder is its own
         ours, theirs = socket.socketpair()
-        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir),
-                       "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
-                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                       "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
-                       **{name: os.environ[name] for name in ("JAVA_HOME", "SPARK_HOME") if name in os.environ}}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), str(self.memory_limit_mb),
-             *self.imports], cwd=self.workdir, env=environment, pass_fds=[theirs.fileno()],
+             *self.imports], cwd=self.workdir, env=sandbox.environment(self.workdir), pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.connection = Connection(ours.detach())
@@ -380,13 +375,8 @@ class SubmissionProcess:
             self.process.wait()
         if self.connection is not None:
             self.connection.close()
-        group = sandbox.pids_cgroup(self.process.pid) if self.process is not None else None
-        for _ in range(100):  # the process limit's control group (as root), once the killed processes are gone
-            if group is None or not group.exists():
-                break
-            with contextlib.suppress(OSError):
-                group.rmdir()
-            time.sleep(0.02)
+        if self.process is not None:
+            sandbox.remove_pids_cgroup(self.process.pid)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -21,16 +21,20 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import json
 import os
 import resource
 import socket
 import struct
+import subprocess
 import sys
 import sysconfig
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Containment", "contain", "readable_paths"]
+__all__ = ["Containment", "contain", "landlock_abi", "probe", "readable_paths"]
 
 NOBODY = 65534
 PROCESS_LIMIT = 64
@@ -124,6 +128,26 @@ def pids_cgroup(pid: int) -> Path:
     return root / f"latent-course-submission-{pid}"
 
 
+def remove_pids_cgroup(pid: int) -> None:
+    """Remove the process limit's control group of process `pid`, if any, once its killed processes are gone."""
+    group = pids_cgroup(pid)
+    for _ in range(100):
+        if not group.exists():
+            return
+        with contextlib.suppress(OSError):
+            group.rmdir()
+        time.sleep(0.02)
+
+
+def environment(workdir: Path) -> dict[str, str]:
+    """The environment of a submission's process: its folder as home, no BLAS threads (a process with threads
+    cannot enter a new user namespace), figures to Agg, and Java's and Spark's homes."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "TMPDIR": str(workdir),
+            "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+            **{name: os.environ[name] for name in ("JAVA_HOME", "SPARK_HOME") if name in os.environ}}
+
+
 def _limit_processes_by_cgroup() -> None:
     group = pids_cgroup(os.getpid())
     group.mkdir()
@@ -143,13 +167,19 @@ def _namespaces(libc) -> None:
         fcntl.ioctl(handle, 0x8914, struct.pack("16sH14s", b"lo", flags | 0x1, b""))  # SIOCSIFFLAGS, IFF_UP
 
 
-def _landlock(libc, workdir: Path, network_isolated: bool) -> str:
-    machine = os.uname().machine
+def landlock_abi() -> int:
+    """The Landlock ABI version this kernel offers (0 where it offers none: not Linux, older than 5.13, disabled)."""
+    machine = os.uname().machine if hasattr(os, "uname") else ""
     if sys.platform != "linux" or machine not in _SYSCALLS:
-        raise OSError(f"Landlock is not available on {sys.platform} {machine}")
-    create, add_rule, restrict = _SYSCALLS[machine]
-    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    _check(abi, "Landlock")
+        return 0
+    return max(0, _libc().syscall(_SYSCALLS[machine][0], None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+
+
+def _landlock(libc, workdir: Path, network_isolated: bool) -> str:
+    abi = landlock_abi()
+    if abi == 0:
+        raise OSError(f"this kernel offers no Landlock ({sys.platform} {os.uname().machine})")
+    create, add_rule, restrict = _SYSCALLS[os.uname().machine]
     handled_fs = _FS_BY_ABI[max(level for level in _FS_BY_ABI if level <= abi)]
     handled_net = 0 if network_isolated or abi < 4 else _NET_BIND_TCP | _NET_CONNECT_TCP
     scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0
@@ -226,3 +256,25 @@ def _first_process_of_namespace(libc) -> None:
         return
     _, status = os.waitpid(child, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def probe() -> Containment:
+    """What :func:`contain` can apply on this machine, tried in a throwaway process."""
+    with tempfile.TemporaryDirectory(prefix="latent-course-probe-") as folder:
+        os.chmod(folder, 0o777)  # noqa: S103 - the probe may run as nobody
+        process = subprocess.Popen([sys.executable, "-m", "latent_course.tools.sandbox", folder], cwd=folder,
+                                   env=environment(Path(folder)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        output, errors = process.communicate(timeout=60)
+        remove_pids_cgroup(process.pid)
+    try:
+        return Containment(**json.loads(output.splitlines()[-1]))
+    except (IndexError, ValueError, TypeError):
+        return Containment(missing=[f"the probe failed: {errors.strip()[-300:]}"])
+
+
+if __name__ == "__main__":
+    import matplotlib.pyplot  # noqa: F401 - as the submission's process, which imports before it is contained
+
+    found = contain(Path(sys.argv[1]), 1024)
+    print(json.dumps({"applied": found.applied, "missing": found.missing}), flush=True)
