@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from test_grading import RIGHT_COVARIANCE, notebook
 
+from latent_course.notebook import read_cells
 from latent_course.tools import sandbox, wire
 from latent_course.tools.grading import grade
 from latent_course.tools.solutions import ROOT
@@ -189,3 +190,25 @@ def test_what_crosses_back_is_plain_data():
         wire.encode(lambda: 0)
     with pytest.raises(wire.WireError):
         wire.decode(b"\x05\x00\x00\x00\x00\x00\x00\x00{\"t\":")
+
+
+@pytest.mark.parametrize("topic, source", [
+    ("05_image_clustering", "exercise"), ("01_matrix_factorization", "exercise"), ("02_linear_autoencoder", "solved"),
+    (TOPIC, submission(mean="return mu.mean(axis=0)", covariance="return sigma.sum(axis=0)"))])
+def test_the_grader_says_what_the_notebook_says(tmp_path, topic, source):
+    """Statuses and messages across the pipe are the ones the checks give beside the student's code."""
+    from latent_course.checks._summary import check_task
+    from latent_course.progress import check_notebook
+    from latent_course.tools.remote import grade_cells
+    from latent_course.tools.solutions import NOTEBOOKS, SOLUTIONS
+    from latent_course.topics import imports, tasks
+
+    if source in ("exercise", "solved"):
+        path = (NOTEBOOKS if source == "exercise" else SOLUTIONS) / f"{topic}.ipynb"
+    else:
+        path = tmp_path / f"{topic}.ipynb"
+        path.write_text(source)
+    cells = read_cells(path)
+    remote, _ = grade_cells(topic, cells, {}, tasks=list(tasks(topic)), time_limit=60, memory_limit_mb=2048,
+                            imports=imports(topic), check_task=check_task)
+    assert remote == check_notebook(topic, cells)

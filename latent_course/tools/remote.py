@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calls import CountingGenerator, frame_kind
+from ..calls import CountingGenerator, frame_summary
 from . import sandbox, wire
 
 __all__ = ["RemoteFunction", "SubmissionProcess", "check_cells", "grade_cells"]
@@ -73,19 +73,9 @@ def _stub_checks() -> None:
     latent_course.checks = stub
 
 
-def _frames(error: BaseException) -> list:
-    frames, tb = [], error.__traceback__
-    while tb is not None:
-        kind = frame_kind(tb.tb_frame.f_code.co_filename)
-        if kind != "machinery":
-            frames.append([kind, tb.tb_frame.f_code.co_name, tb.tb_lineno])
-        tb = tb.tb_next
-    return frames
-
-
 def _raised(error: BaseException) -> dict:
     return {"op": "raised", "type": type(error).__name__, "module": type(error).__module__,
-            "message": str(error)[:2000], "frames": _frames(error)}
+            "message": str(error)[:2000], "frames": [list(frame) for frame in frame_summary(error)]}
 
 
 class _Capped(io.StringIO):
