@@ -21,7 +21,8 @@ from latent_course.tools import sandbox, wire
 from latent_course.tools.grading import grade
 from latent_course.tools.solutions import ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="containment is Linux's")]
+pytestmark = [pytest.mark.slow, pytest.mark.full_course,
+              pytest.mark.skipif(sys.platform != "linux", reason="containment is Linux's")]
 
 TOPIC = "03_mixture_moments"
 RIGHT_MEAN = "return pi @ mu"

@@ -110,6 +110,16 @@ def test_the_readme_is_for_students(edition):
     assert readme.count("[notebooks/") == len(solution_topics())
 
 
+def test_no_file_of_the_edition_points_to_what_it_lacks(edition):
+    makefile = (edition / "Makefile").read_text(encoding="utf-8")
+    assert "lab:" in makefile and "test:" in makefile
+    assert not [target for target in ("exercises:", "execute:", "bench:", "book:", "pdf:") if target in makefile]
+    notes = {path.name: path.read_text(encoding="utf-8") for path in (edition / "derivations").glob("*.md")}
+    assert len(notes) == len(solution_topics()) + 1
+    assert [name for name, text in notes.items() if "](../solutions/" in text] == []
+    assert all(f"[notebooks/{name[:-3]}.ipynb]" in text for name, text in notes.items() if name != "README.md")
+
+
 def test_the_student_commands_work_and_only_the_editions_tests_are_collected(edition):
     checked = _run(edition, "-m", "latent_course", "exercises", "--check")
     assert checked.returncode == 0 and "a student edition" in checked.stdout, checked.stderr

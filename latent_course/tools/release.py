@@ -22,9 +22,12 @@ from ..checks import _answers
 from ..notebook import TOPIC_NAME
 from .solutions import NOTEBOOKS, ROOT, SOLUTIONS, load_solution, require_course, solution_topics
 
-__all__ = ["COPIED", "release", "resolve_topics", "strip_answers", "student_readme", "main"]
+__all__ = ["COPIED", "release", "resolve_topics", "strip_answers", "student_makefile", "student_notes",
+           "student_readme", "main"]
 
-COPIED = ["LICENSE", "Makefile", "environment.yml", "jupytext.toml", ".gitignore", ".ci/constraints.txt"]
+COPIED = ["LICENSE", "environment.yml", "jupytext.toml", ".gitignore", ".ci/constraints.txt"]
+INSTRUCTOR_TARGETS = ("exercises", "execute", "bench", "book", "pdf", "$(VENV)/.book-installed")
+"""Make targets that need the solutions, the benchmarks or the website's sources, none of which an edition has."""
 """Files copied as they are."""
 
 INSTRUCTOR_ONLY = re.compile(r"^<!-- instructor-only -->\n.*?^<!-- /instructor-only -->\n", re.MULTILINE | re.DOTALL)
@@ -175,6 +178,25 @@ def student_readme(readme: str, topics: list[str], notes: bool) -> str:
     return "\n".join(out) + "\n"
 
 
+def student_makefile(makefile: str) -> str:
+    """The Makefile without the instructor's targets (their rules and their names in ``.PHONY``)."""
+    rules = makefile.split("\n\n")
+    kept = [rule for rule in rules if not any(rule.startswith(f"{target}:") for target in INSTRUCTOR_TARGETS)]
+    text = "\n\n".join(kept)
+    phony = re.search(r"^\.PHONY:(.*)$", text, flags=re.MULTILINE)
+    if phony:
+        names = [name for name in phony[1].split() if name not in INSTRUCTOR_TARGETS]
+        text = text.replace(phony[0], ".PHONY: " + " ".join(names))
+    return text
+
+
+def student_notes(note: str) -> str:
+    """A topic's lecture notes for students: the opening line names the exercise, not the solved notebook."""
+    return re.sub(r"\*Lecture notes for the notebook \[solutions/[^]]*\]\([^)]*\)\s*\(exercise version: "
+                  r"(\[notebooks/[^]]*\]\([^)]*\))\)",
+                  r"*Lecture notes for the notebook \1", note, count=1)
+
+
 def _manifest(topics: list[str]) -> str:
     from ..topics import manifest
 
@@ -213,12 +235,14 @@ def planned_files(topics: list[str], *, notes: bool = True) -> dict[str, bytes]:
     for name in COPIED:
         files[name] = (ROOT / name).read_bytes()
     files["README.md"] = student_readme((ROOT / "README.md").read_text(encoding="utf-8"), topics, notes).encode()
+    files["Makefile"] = student_makefile((ROOT / "Makefile").read_text(encoding="utf-8")).encode()
     files["pyproject.toml"] = _pyproject((ROOT / "pyproject.toml").read_text(encoding="utf-8")).encode()
     for topic in topics:
         for suffix in (".py", ".ipynb"):
             files[f"notebooks/{topic}{suffix}"] = (NOTEBOOKS / f"{topic}{suffix}").read_bytes()
         if notes:
-            files[f"derivations/{topic}.md"] = (ROOT / "derivations" / f"{topic}.md").read_bytes()
+            note = (ROOT / "derivations" / f"{topic}.md").read_text(encoding="utf-8")
+            files[f"derivations/{topic}.md"] = student_notes(note).encode()
     if notes and (ROOT / "derivations" / "README.md").is_file():
         files["derivations/README.md"] = (ROOT / "derivations" / "README.md").read_bytes()
     package = ROOT / "latent_course"
