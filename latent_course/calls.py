@@ -8,13 +8,14 @@ frames of an exception come from (:func:`frame_summary`), and how many random dr
 
 from __future__ import annotations
 
+import inspect
 import sysconfig
 import threading
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Frame", "CountingGenerator", "frame_kind", "frame_summary"]
+__all__ = ["Frame", "CountingGenerator", "frame_kind", "frame_summary", "raised_in"]
 
 Frame = tuple[str, str, int]
 """One frame of a traceback: (kind, function name, line number); kind as :func:`frame_kind` says."""
@@ -59,6 +60,21 @@ def frame_summary(error: BaseException) -> list[Frame]:
             frames.append((kind, code.co_name, tb.tb_lineno))
         tb = tb.tb_next
     return frames
+
+
+def raised_in(error: BaseException, function) -> bool:
+    """Whether `error` was raised in `function`'s own code (its innermost frame), also when renamed or wrapped.
+
+    An exception from a submission's process says so as ``remote_raised_in_function``.
+    """
+    remote = getattr(error, "remote_raised_in_function", None)
+    if remote is not None:
+        return bool(remote)
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    own = getattr(inspect.unwrap(function), "__code__", None)
+    return tb is not None and own is not None and tb.tb_frame.f_code is own
 
 
 class CountingGenerator(np.random.Generator):

@@ -35,7 +35,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ..calls import CountingGenerator, frame_summary
+from ..calls import CountingGenerator, frame_summary, raised_in
 
 __all__ = ["CheckFailure", "CountingGenerator", "NotImplementedYet", "MAX_LINES", "TIME_LIMIT", "call", "case_rng",
            "check_array", "check_close", "check_seeded", "check_tuple", "describe", "fail", "passed",
@@ -307,7 +307,7 @@ def _not_implemented_message(function, error: NotImplementedError) -> str | None
     frames = frame_summary(error)
     name = _name(function)
     todo = "it still raises NotImplementedError; replace that line with your code"
-    if not frames or frames[-1][1] == name:
+    if not frames or frames[-1][1] == name or raised_in(error, function):
         return f"{name}: not implemented yet ({todo})."
     kind, helper, _ = frames[-1]
     if kind == "library":

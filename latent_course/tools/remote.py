@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calls import CountingGenerator, frame_summary
+from ..calls import CountingGenerator, frame_summary, raised_in
 from . import sandbox, wire
 
 __all__ = ["RemoteFunction", "SubmissionProcess", "check_cells", "grade_cells"]
@@ -73,9 +73,10 @@ def _stub_checks() -> None:
     latent_course.checks = stub
 
 
-def _raised(error: BaseException) -> dict:
+def _raised(error: BaseException, function) -> dict:
     return {"op": "raised", "type": type(error).__name__, "module": type(error).__module__,
-            "message": str(error)[:2000], "frames": [list(frame) for frame in frame_summary(error)]}
+            "message": str(error)[:2000], "frames": [list(frame) for frame in frame_summary(error)],
+            "in_function": raised_in(error, function)}
 
 
 class _Capped(io.StringIO):
@@ -140,7 +141,7 @@ def _call(namespace: dict, request: dict) -> dict:
             warnings.simplefilter("ignore")
             value = function(*args, **kwargs)
     except BaseException as error:  # noqa: BLE001 - the student's code may raise anything; SystemExit included
-        return _raised(error)
+        return _raised(error, function)
     changed = {key: item for key, item in given.items() if before[key] is None or _encoded(item) != before[key]}
     draws = {key: item.draw_calls for key, item in given.items() if isinstance(item, CountingGenerator)}
     return {"op": "result", "value": value, "changed": changed, "draws": draws, "printed": printed.getvalue()}
@@ -234,6 +235,7 @@ def _exception(reply: dict) -> BaseException:
     except Exception:  # noqa: BLE001 - a built-in exception type that wants other arguments
         error = RuntimeError(f"{name}: {reply.get('message', '')}")
     error.remote_frames = [(str(kind), str(function), int(line)) for kind, function, line in reply.get("frames", [])]
+    error.remote_raised_in_function = bool(reply.get("in_function"))
     return error
 
 
