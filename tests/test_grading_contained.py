@@ -213,3 +213,16 @@ def test_the_grader_says_what_the_notebook_says(tmp_path, topic, source):
     remote, _ = grade_cells(topic, cells, {}, tasks=list(tasks(topic)), time_limit=60, memory_limit_mb=2048,
                             imports=imports(topic), check_task=check_task)
     assert remote == check_notebook(topic, cells)
+
+
+def test_a_function_defined_below_its_check_cell_is_graded(tmp_path):
+    from latent_course.checks._summary import check_task
+    from latent_course.tools.remote import grade_cells
+    from latent_course.topics import imports, tasks
+
+    cells = [("code", "import numpy as np\nfrom latent_course import checks"),
+             ("code", "checks.mixture_mean(mixture_mean)"), ("code", "def mixture_mean(pi, mu):\n    return pi @ mu")]
+    results, _ = grade_cells(TOPIC, cells, {}, tasks=list(tasks(TOPIC)), time_limit=30, memory_limit_mb=2048,
+                             imports=imports(TOPIC), check_task=check_task)
+    assert [result.status for result in results] == ["passed", "error"]
+    assert "defines no function mixture_covariance" in results[1].detail
