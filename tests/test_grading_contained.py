@@ -95,8 +95,11 @@ def hostile_class(places) -> dict[str, str]:
             f"import json\ncells = json.load(open({str(victim)!r}))['cells']\n"
             "exec(next(''.join(c['source']) for c in cells if 'def mixture_mean' in ''.join(c['source'])))")),
         "writes_outside": submission(
-            f"import os\nos.makedirs({str(outside)!r}, exist_ok=True)\nopen({str(outside / 'x')!r}, 'w').write('x')\n"
-            f"open({str(victim)!r}, 'a').write('x')"),
+            "import os, shutil\ndef attempt(action):\n    try:\n        action()\n    except OSError:\n        pass\n"
+            f"attempt(lambda: os.makedirs({str(outside)!r}))\n"
+            f"attempt(lambda: open({str(outside / 'x')!r}, 'w').write('x'))\n"
+            f"attempt(lambda: open({str(victim)!r}, 'a').write('x'))\n"
+            f"attempt(lambda: shutil.rmtree({str(victim.parent)!r}))"),
         "signals_the_grader": submission(f"import os, signal\nos.kill({os.getpid()}, signal.SIGUSR1)"),
         "floods_processes": submission(
             "import os, time\nfor _ in range(300):\n    try:\n        if os.fork() == 0:\n            time.sleep(600)\n"
