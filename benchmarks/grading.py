@@ -82,7 +82,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         kinds = make_class(Path(folder), options.students)
         start = time.perf_counter()
-        rows = grade(Path(folder), jobs=options.jobs, time_limit=options.time_limit)
+        rows, _ = grade(Path(folder), jobs=options.jobs, time_limit=options.time_limit)
         elapsed = time.perf_counter() - start
     statuses = Counter(row.status for row in rows)
     table([(kind, count) for kind, count in kinds.items()], ("kind of notebook", "students"))

@@ -142,10 +142,12 @@ def _run_child(topic, cells, only, time_limit, memory_limit_mb) -> tuple[dict[st
 
 
 def check_limits(time_limit: float, memory_limit_mb: int) -> None:
-    """Raise ValueError unless both limits are positive numbers."""
+    """Raise ValueError unless both limits are positive finite numbers (a whole number of MiB)."""
     for name, value in (("time_limit", time_limit), ("memory_limit_mb", memory_limit_mb)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
             raise ValueError(f"{name} should be a positive number, got {value!r}")
+    if not float(memory_limit_mb).is_integer():
+        raise ValueError(f"memory_limit_mb should be a whole number of MiB, got {memory_limit_mb!r}")
 
 
 def check_notebook(topic: str, cells: list[tuple[str, str]], *, time_limit: float = TASK_TIME_LIMIT,

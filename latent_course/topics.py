@@ -59,6 +59,12 @@ def tasks(topic: str) -> tuple[str, ...]:
     return tuple(_entry(topic)["tasks"])
 
 
+def written(topic: str) -> list[dict[str, str]]:
+    """`topic`'s questions answered in words: ``{"question": its heading, "prompt": the cell's text before the
+    answer}`` each, in notebook order."""
+    return list(_entry(topic).get("written", []))
+
+
 def title(topic: str) -> str:
     """The title of `topic`: the first heading of its notebook."""
     return _entry(topic)["title"]

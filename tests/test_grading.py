@@ -140,7 +140,7 @@ def submissions(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graded(submissions):
     before = snapshot(submissions)
-    rows = grade(submissions, time_limit=5, memory_limit_mb=1024)
+    rows, _ = grade(submissions, time_limit=5, memory_limit_mb=1024)
     assert snapshot(submissions) == before, "the grader changed the submissions folder"
     return rows
 
@@ -184,7 +184,8 @@ def test_the_command_writes_the_csv_and_never_into_the_submissions(submissions, 
 
 
 def test_notebooks_are_found_per_student_and_a_py_twin_is_not_a_second_hand_in(submissions):
-    students = find_notebooks(submissions)
+    students, skipped = find_notebooks(submissions)
+    assert skipped == []
     assert [path.as_posix() for path in students["alice"]] == ["alice/03_mixture_moments.ipynb"]
     assert [path.as_posix() for path in students["heidi"]] == ["heidi.py"]
     assert len(students) == 13

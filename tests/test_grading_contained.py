@@ -126,7 +126,7 @@ def graded(places):
             (places["submissions"] / student / f"{TOPIC}.ipynb").write_text(content)
         victim = (places["submissions"] / "victim" / f"{TOPIC}.ipynb").read_text()
         places["listener"].settimeout(0)
-        rows = grade(places["submissions"], jobs=2, time_limit=20)
+        rows, _ = grade(places["submissions"], jobs=2, time_limit=20)
         time.sleep(5)  # the daemon's moment
         return {"rows": {(row.student, row.task): row for row in rows}, "signals": signals,
                 "victim_unchanged": victim == (places["submissions"] / "victim" / f"{TOPIC}.ipynb").read_text()}

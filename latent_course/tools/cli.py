@@ -41,12 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("destination", help="a new or empty folder")
     release.add_argument("--topics", nargs="+", default=None, help="topics such as 01 03 (default: all)")
     release.add_argument("--no-notes", dest="notes", action="store_false", help="leave the lecture notes out")
-    grade = commands.add_parser("grade", help="grade a class: one folder or notebook per student")
-    grade.add_argument("submissions", help="the folder of submissions (only read)")
+    grade = commands.add_parser("grade", help="grade a class: one folder, notebook or zip archive per student")
+    grade.add_argument("submissions", help="the folder (or zip archive) of submissions (only read)")
     grade.add_argument("--out", default="grades.csv", help="the CSV to write (default: grades.csv)")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at a time (default: one per core)")
     grade.add_argument("--seed", type=int, default=None,
                        help="the seed of the hidden cases (default: a new one, printed, for each run)")
+    grade.add_argument("--points", default=None,
+                       help="a TOML file with the points of tasks and written questions (default: 1 each)")
+    grade.add_argument("--id-pattern", default=None,
+                       help="a regular expression whose group (?P<student>...) reads the student's id from a file "
+                            "name, e.g. '^(?P<student>[^_]+)_' for learning-management-system downloads")
     for command in (progress, grade):
         command.add_argument("--time-limit", type=float, default=None, help="seconds per task")
         command.add_argument("--memory-limit", type=int, default=None, help="MiB per process")
@@ -65,11 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         from .. import progress
         from . import grading, workspace
 
-        limits = {"time_limit": args.time_limit or progress.TASK_TIME_LIMIT,
-                  "memory_limit_mb": args.memory_limit or progress.MEMORY_LIMIT_MB}
+        limits = {"time_limit": progress.TASK_TIME_LIMIT if args.time_limit is None else args.time_limit,
+                  "memory_limit_mb": progress.MEMORY_LIMIT_MB if args.memory_limit is None else args.memory_limit}
         if args.command == "progress":
             return progress.main(args.folder or workspace.WORK, **limits)
-        return grading.main(args.submissions, args.out, jobs=args.jobs, seed=args.seed, **limits)
+        return grading.main(args.submissions, args.out, jobs=args.jobs, seed=args.seed, points=args.points,
+                            id_pattern=args.id_pattern, **limits)
 
     if args.command == "new":
         return scaffold.main(args.name, args.title)

@@ -248,14 +248,28 @@ def _imports(notebook: nbformat.NotebookNode) -> list[str]:
     return sorted(modules)
 
 
+def _written(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
+    """The questions answered in words: each Markdown cell that ends in the answer's stub, as its heading (the
+    question) and its text before the stub (what a student's cell starts with)."""
+    stub = ANSWER_STUB.removeprefix("# ")
+    questions = []
+    for cell in notebook.cells:
+        text = cell.source.rstrip()
+        if cell.cell_type == "markdown" and text.endswith(stub):
+            heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), "")
+            questions.append({"question": heading, "prompt": text.removesuffix(stub).rstrip()})
+    return questions
+
+
 def manifest_text(exercises: dict[str, str]) -> str:
-    """The manifest the runtime reads (:mod:`latent_course.topics`): for each topic, its title, its tasks and
-    the modules its notebook imports, from the topics' exercise texts (py:percent) by name, in course order."""
+    """The manifest the runtime reads (:mod:`latent_course.topics`): for each topic, its title, its tasks, its
+    questions answered in words and the modules its notebook imports, from the topics' exercise texts (py:percent)
+    by name, in course order."""
     entries = {}
     for topic in sorted(exercises):
         notebook = read_notebook(exercises[topic])
         entries[topic] = {"title": _title(notebook, topic), "tasks": _tasks(topic, notebook),
-                          "imports": _imports(notebook)}
+                          "written": _written(notebook), "imports": _imports(notebook)}
     return json.dumps({"topics": entries}, indent=1, ensure_ascii=False) + "\n"
 
 

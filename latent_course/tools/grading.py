@@ -11,127 +11,28 @@ not graded, saying why); the printed table says how many students passed each ta
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
+import re
 import secrets
 import sys
+import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks import _framework
 from ..checks._summary import check_task
-from ..notebook import read_cells
 from ..progress import MEMORY_LIMIT_MB, STATUSES, TASK_TIME_LIMIT, Result, check_limits
-from ..topics import imports, tasks, topics
+from ..topics import imports, tasks, topics, written
+from .gradebook import Answer, _csv_text, answer_in, outputs, read_points, write_atomically, write_gradebook
 from .remote import grade_cells
-from .solutions import NOTEBOOKS
+from .submissions import IGNORED, Row, SubmissionError, find_notebooks, match_topic, plan, unpacked
 
-__all__ = ["COLUMNS", "Row", "find_notebooks", "match_topic", "grade", "write_csv", "pass_rates", "main"]
+__all__ = ["COLUMNS", "IGNORED", "Row", "find_notebooks", "match_topic", "grade", "write_csv", "pass_rates",
+           "check_options", "main"]
 
 COLUMNS = ("student", "topic", "task", "status", "detail", "file")
-IGNORED = "ignored"
-"""The status of a file-level row: a file that was not graded (duplicate, unknown topic, not a notebook)."""
-
-
-@dataclass(frozen=True)
-class Row:
-    """One row of the CSV: a student's task, or (``task == ""``) a file that was not graded."""
-
-    student: str
-    topic: str
-    task: str
-    status: str
-    detail: str
-    file: str
-
-
-def _visible(path: Path) -> bool:
-    return not any(part.startswith(".") for part in path.parts)
-
-
-def find_notebooks(submissions: Path) -> dict[str, list[Path]]:
-    """For each student (a folder's or a file's name), the files they handed in, relative to `submissions`.
-
-    A ``.py`` file beside an ``.ipynb`` of the same name is the notebook's Jupytext twin and is left out;
-    hidden files and folders (``.ipynb_checkpoints``) are skipped.
-    """
-    submissions = Path(submissions)
-    students: dict[str, list[Path]] = {}
-    for entry in sorted(submissions.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            files = sorted(path.relative_to(submissions) for path in entry.rglob("*")
-                           if path.is_file() and _visible(path.relative_to(submissions)))
-            students.setdefault(entry.name, []).extend(
-                path for path in files if not (path.suffix == ".py" and path.with_suffix(".ipynb") in files))
-        else:
-            students.setdefault(entry.stem, []).append(entry.relative_to(submissions))
-    return students
-
-
-def _exercise_cells() -> dict[str, set[str]]:
-    return {topic: {source.strip() for _, source in read_cells(NOTEBOOKS / f"{topic}.ipynb") if source.strip()}
-            for topic in topics()}
-
-
-def match_topic(path: Path, cells: list[tuple[str, str]] | None, exercises: dict[str, set[str]]) -> str | None:
-    """The topic of the notebook at `path`: the topic named in the file name, or else the topic whose exercise
-    shares the most cells with `cells` (at least two); ``None`` if neither tells."""
-    named = [topic for topic in exercises if topic in path.name]
-    if len(named) == 1:
-        return named[0]
-    if cells is None:
-        return None
-    sources = {source.strip() for _, source in cells if source.strip()}
-    shared = {topic: len(sources & exercise) for topic, exercise in exercises.items()}
-    best = max(shared, key=shared.get, default=None)
-    if best is None or shared[best] < 2 or list(shared.values()).count(shared[best]) > 1:
-        return None
-    return best
-
-
-def _preference(path: Path, topic: str) -> tuple:
-    # The notebook to grade among several for one topic: the one named exactly like the topic, an .ipynb, then
-    # the shortest name ("03_mixture_moments-Copy1.ipynb" loses).
-    return (path.stem != topic, path.suffix != ".ipynb", len(path.name), str(path))
-
-
-def _plan(submissions: Path) -> tuple[list[Row], list[tuple[str, str, Path, list | None, str]]]:
-    """The file-level rows, and the notebooks to grade as (student, topic, file, cells, problem)."""
-    exercises = _exercise_cells()
-    rows, jobs = [], []
-    for student, files in find_notebooks(submissions).items():
-        if not files:
-            rows.append(Row(student, "", "", IGNORED, "the folder holds no file", student + "/"))
-        chosen: dict[str, list[tuple[Path, list | None, str]]] = {}
-        for file in files:
-            if file.suffix not in (".ipynb", ".py"):
-                rows.append(Row(student, "", "", IGNORED, f"not a notebook ({file.suffix or 'no suffix'})",
-                                file.as_posix()))
-                continue
-            try:
-                cells, problem = read_cells(submissions / file), ""
-            except (ValueError, OSError) as error:
-                cells, problem = None, str(error).splitlines()[0]
-            topic = match_topic(file, cells, exercises)
-            if topic is None:
-                rows.append(Row(student, "", "", IGNORED, problem or "cannot tell which topic this notebook is "
-                                "(its name names none, and its cells match no exercise)", file.as_posix()))
-                continue
-            if file.suffix == ".py" and not problem:
-                problem = "graded from a .py file (no .ipynb handed in)"
-            chosen.setdefault(topic, []).append((file, cells, problem))
-        for topic, candidates in chosen.items():
-            candidates.sort(key=lambda candidate: _preference(candidate[0], topic))
-            file, cells, problem = candidates[0]
-            jobs.append((student, topic, file, cells, problem))
-            rows.extend(Row(student, topic, "", IGNORED, f"duplicate: {file.as_posix()} was graded for this topic",
-                            other.as_posix()) for other, _, _ in candidates[1:])
-    return rows, jobs
 
 
 def _grader_context():
@@ -154,51 +55,53 @@ def _grade_notebook(job) -> tuple[list[Result], str]:
 
 
 def grade(submissions: Path, *, jobs: int | None = None, time_limit: float = TASK_TIME_LIMIT,
-          memory_limit_mb: int = MEMORY_LIMIT_MB, seed: int | None = None) -> list[Row]:
-    """Grade every notebook in `submissions`; one :class:`Row` per student and task of the topics handed in.
+          memory_limit_mb: int = MEMORY_LIMIT_MB, seed: int | None = None,
+          id_pattern: re.Pattern | None = None) -> tuple[list[Row], list[Answer]]:
+    """Grade every notebook in the folder `submissions`: one :class:`Row` per student and task of the topics handed
+    in, and each student's written answers.
 
     A student who handed in nothing for a topic that others handed in gets "not started" rows for it. Rows of
     files that were not graded (``status == "ignored"``) come first for each student. `seed` chooses the hidden
     cases (see ``checks._framework.GRADING_SEED``); None grades with the cases the notebooks' checks show.
+    `id_pattern` reads student ids from file names (:func:`latent_course.tools.submissions.student_id`).
     """
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise FileNotFoundError(f"submissions: no folder {submissions}")
-    file_rows, planned = _plan(submissions)
-    graded_topics = [topic for topic in topics() if any(job[1] == topic for job in planned)]
+    file_rows, planned, students = plan(submissions, id_pattern)
+    graded_topics = [topic for topic in topics() if any(job.topic == topic for job in planned)]
     notebooks = {}  # the notebooks of each student, which a topic's notebook may load (load_topic)
-    for student, topic, file, cells, _ in planned:
-        if cells is not None:
-            notebooks.setdefault(student, {})[f"{topic}{file.suffix}"] = submissions / file
-    graded_jobs = [(topic, cells, notebooks.get(student, {}), problem, time_limit, memory_limit_mb, seed)
-                   for student, topic, _, cells, problem in planned]
+    for job in planned:
+        if job.cells is not None:
+            notebooks.setdefault(job.student, {})[f"{job.topic}{job.file.suffix}"] = submissions / job.file
+    graded_jobs = [(job.topic, job.cells, notebooks.get(job.student, {}), job.problem, time_limit, memory_limit_mb,
+                    seed) for job in planned]
     with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=_grader_context()) as pool:
         outcomes = list(pool.map(_grade_notebook, graded_jobs))
-    graded = {(job[0], job[1]): results for job, (results, _) in zip(planned, outcomes, strict=True)}
+    graded = {(job.student, job.topic): (job, results) for job, (results, _) in zip(planned, outcomes, strict=True)}
     containment = next((how for _, how in outcomes if how), "")
     if containment:
         print(f"submissions {containment}", file=sys.stderr)
-    files = {(job[0], job[1]): job[2].as_posix() for job in planned}
-    rows = []
-    for student in find_notebooks(submissions):
+    rows, answers = [], []
+    for student in students:
         rows.extend(row for row in file_rows if row.student == student)
         for topic in graded_topics:
-            results = graded.get((student, topic))
+            job, results = graded.get((student, topic), (None, None))
             if results is None:
                 rows.extend(Row(student, topic, task, "not started", "no notebook handed in", "")
                             for task in tasks(topic))
-            else:
-                rows.extend(Row(student, topic, result.task, result.status, result.detail, files[student, topic])
-                            for result in results)
-    return rows
+                continue
+            rows.extend(Row(student, topic, result.task, result.status, result.detail, job.file.as_posix())
+                        for result in results)
+            answers.extend(Answer(student, topic, question["question"], answer_in(job.cells or [], question))
+                           for question in written(topic))
+    return rows, answers
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
-    """Write `rows` to the CSV file `path`, with a header row of ``COLUMNS``."""
-    with Path(path).open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(COLUMNS)
-        writer.writerows((row.student, row.topic, row.task, row.status, row.detail, row.file) for row in rows)
+    """Write `rows` to the CSV file `path` (atomically), with a header row of ``COLUMNS``."""
+    write_atomically(path, _csv_text(COLUMNS, ((row.student, row.topic, row.task, row.status, row.detail, row.file)
+                                               for row in rows)))
 
 
 def pass_rates(rows: list[Row]) -> str:
@@ -224,30 +127,75 @@ def pass_rates(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(submissions: Path, out: Path, *, jobs: int | None = None, time_limit: float = TASK_TIME_LIMIT,
-         memory_limit_mb: int = MEMORY_LIMIT_MB, seed: int | None = None) -> int:
-    """Grade `submissions` with hidden cases (`seed`, or a new one that is printed), write the CSV `out` and print
-    the pass-rate table; return the exit status."""
-    submissions, out = Path(submissions), Path(out)
-    if not submissions.is_dir():
-        print(f"error: submissions: no folder {submissions}", file=sys.stderr)
-        return 2
+def check_options(submissions: Path, out: Path, *, jobs: int | None, time_limit: float, memory_limit_mb: int,
+                  id_pattern: str | None = None) -> re.Pattern | None:
+    """Raise ValueError, saying what to change, unless every option can be used; return the compiled pattern.
+
+    Checked before any grading, so that a bad option loses no work: the submissions exist, the limits and `jobs`
+    are positive (finite) numbers, and `out` and the files beside it can be written and lie outside the
+    submissions.
+    """
+    if not submissions.exists():
+        raise ValueError(f"submissions: no folder or zip archive {submissions}")
+    check_limits(time_limit, memory_limit_mb)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"--jobs should be a whole number >= 1, got {jobs!r}")
+    places = [out, *outputs(out).values()]
+    if any(place.resolve().is_relative_to(submissions.resolve()) for place in places):
+        raise ValueError(f"--out {out} lies inside {submissions}; the grader never writes into the submissions")
+    if out.is_symlink() or out.is_dir():
+        raise ValueError(f"--out {out} is a {'link' if out.is_symlink() else 'folder'}; give the path of a CSV file")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: no folder {out.parent} to write it in")
+    for place in places[1:]:
+        if place.is_symlink() or (place.exists() and place.is_dir() != (place.suffix == "")):
+            raise ValueError(f"{place} is in the way of what the grader writes beside --out; move it")
     try:
-        check_limits(time_limit, memory_limit_mb)
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as error:
+        raise ValueError(f"--out {out}: cannot write in {out.parent} ({error.strerror})") from None
+    try:
+        return re.compile(id_pattern) if id_pattern is not None else None
+    except re.error as error:
+        raise ValueError(f"--id-pattern {id_pattern!r}: {error}") from None
+
+
+def main(submissions: Path, out: Path, *, jobs: int | None = None, time_limit: float = TASK_TIME_LIMIT,
+         memory_limit_mb: int = MEMORY_LIMIT_MB, seed: int | None = None, points: Path | None = None,
+         id_pattern: str | None = None) -> int:
+    """Grade `submissions` (a folder or a zip archive) with hidden cases (`seed`, or a new one that is printed),
+    write the long CSV `out`, the totals, feedback and review files beside it (:mod:`.gradebook`), and print the
+    pass-rate table; return the exit status (2 for a bad option, before any grading)."""
+    submissions, out = Path(submissions), Path(out)
+    try:
+        pattern = check_options(submissions, out, jobs=jobs, time_limit=time_limit, memory_limit_mb=memory_limit_mb,
+                                id_pattern=id_pattern)
+        if pattern is not None and "student" not in pattern.groupindex:
+            raise ValueError(f"--id-pattern {id_pattern!r} needs a named group (?P<student>...)")
+        weights = read_points(points)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    if out.resolve().is_relative_to(submissions.resolve()):
-        print(f"error: --out {out} lies inside {submissions}; the grader never writes into the submissions",
-              file=sys.stderr)
         return 2
     if seed is None:
         seed = secrets.randbelow(2**31)
     print(f"hidden cases from seed {seed} (grade --seed {seed} grades with the same cases again)")
-    rows = grade(submissions, jobs=jobs, time_limit=time_limit, memory_limit_mb=memory_limit_mb, seed=seed)
-    write_csv(rows, out)
+    try:
+        with unpacked(submissions, pattern) as folder:
+            rows, answers = grade(folder, jobs=jobs, time_limit=time_limit, memory_limit_mb=memory_limit_mb,
+                                  seed=seed, id_pattern=pattern)
+    except SubmissionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        write_csv(rows, out)
+        places = write_gradebook(rows, answers, out, weights)
+    except (OSError, ValueError) as error:
+        print(f"error: writing the results failed ({error}); nothing half-written was left", file=sys.stderr)
+        return 1
     students = len({row.student for row in rows})
     ignored = sum(row.status == IGNORED for row in rows)
     print(pass_rates(rows))
-    print(f"{students} students; {ignored} files not graded (see the rows with status '{IGNORED}'); wrote {out}")
+    print(f"{students} students; {ignored} files not graded (see the rows with status '{IGNORED}'); wrote {out}, "
+          f"{places['totals']}, feedback in {places['feedback']}/" + (
+              f", written answers to mark in {places['review']}/" if answers else ""))
     return 0
