@@ -110,6 +110,10 @@ def _solve(browser, lab, body: str, screenshot: str):
     page.keyboard.press("Escape")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Above Selected Cell").click()
+    # The cells above have run once the import cell shows its execution count (on a loaded machine the menu's
+    # command may still be queued when the next keys arrive).
+    imports = page.locator(".jp-CodeCell", has_text="from latent_course import checks").first
+    expect(imports.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=TIMEOUT_MS)
     task.locator(".jp-InputPrompt").click()
     page.keyboard.press("Shift+Enter")  # the task's cell ...
     page.keyboard.press("Shift+Enter")  # ... and its self-check
