@@ -73,7 +73,7 @@ def test_one_row_per_student_with_points_total_and_maximum(graded):
     column = f"{OTHER}:{QUESTION['question']}"
     assert rows["amy"][f"{TOPIC}:mixture_mean"] == "2" and rows["amy"][f"{TOPIC}:mixture_covariance"] == "3"
     assert rows["ben"][f"{TOPIC}:mixture_covariance"] == "0"
-    assert rows["amy"][column] == ""  # not marked yet
+    assert rows["amy"][column] == "" and rows["'=HYPERLINK(1)"][column] == "0"  # not marked yet; not handed in
     assert rows["amy"]["total"] == "5" and rows["amy"]["maximum"] == "13"  # 2 + 3 + 4 x 1 (05's tasks) + 4
 
 

@@ -225,6 +225,7 @@ def totals_rows(rows, answers: list[Answer], marks: dict[tuple[str, str, str], M
     """The wide table: a header and one row per student (id, points of each task and question, total, maximum)."""
     columns = _columns(rows, answers)
     status = {(row.student, row.topic, row.task): row.status for row in rows if row.task}
+    handed_in = {(answer.student, answer.topic, answer.question) for answer in answers}
     students = list(dict.fromkeys(row.student for row in rows))
     header = ["student", *(f"{topic}:{name}" for topic, name in columns), "total", "maximum"]
     table = []
@@ -234,7 +235,9 @@ def totals_rows(rows, answers: list[Answer], marks: dict[tuple[str, str, str], M
             worth = points.get((topic, name), 1.0)
             if (student, topic, name) in status:
                 earned.append(worth if status[student, topic, name] == "passed" else 0.0)
-            else:
+            elif (student, topic, name) not in handed_in:
+                earned.append(0.0)
+            else:  # a written answer: its mark, or empty until it is marked
                 mark = marks.get((student, topic, name))
                 earned.append(min(mark.points, worth) if mark and mark.points is not None else "")
         maximum = sum(points.get(column, 1.0) for column in columns)
@@ -259,17 +262,20 @@ def feedback(student: str, rows, answers: list[Answer], marks: dict[tuple[str, s
             total, maximum = total + got, maximum + worth
             reason = f": {row.detail}" if row.detail else ""
             lines.append(f"- **{row.task}**: {got:g} of {worth:g} points ({row.status}{reason})")
-        for answer in (answer for answer in answers if answer.student == student and answer.topic == topic):
-            worth = points.get((topic, answer.question), 1.0)
-            mark = marks.get((student, topic, answer.question))
+        handed_in = {answer.question for answer in answers if answer.student == student and answer.topic == topic}
+        for question in (question["question"] for question in written(topic)):
+            worth = points.get((topic, question), 1.0)
+            mark = marks.get((student, topic, question))
             maximum += worth
-            if mark is None or mark.points is None:
-                lines.append(f"- **{answer.question}** (written): not marked yet, of {worth:g} points")
+            if question not in handed_in:
+                lines.append(f"- **{question}** (written): 0 of {worth:g} points (no notebook handed in)")
+            elif mark is None or mark.points is None:
+                lines.append(f"- **{question}** (written): not marked yet, of {worth:g} points")
             else:
                 got = min(mark.points, worth)
                 total += got
                 comment = f": {mark.comment}" if mark.comment else ""
-                lines.append(f"- **{answer.question}** (written): {got:g} of {worth:g} points{comment}")
+                lines.append(f"- **{question}** (written): {got:g} of {worth:g} points{comment}")
         ignored = [row for row in own if row.topic == topic and not row.task]
         lines += [f"- not graded: {row.file} ({row.detail})" for row in ignored]
         lines.append("")
