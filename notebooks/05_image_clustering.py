@@ -137,13 +137,14 @@ checks.kmeans(kmeans)
 # With $k$ colours a pixel needs $\lceil \log_2 k \rceil$ bits instead of 24, plus a small table of $k$ colours.
 
 # %%
-quantised = {"original, 24 bits per pixel": image}
+quantised, sizes = {"original, 24 bits per pixel": image}, []
 for k in [2, K_COLOURS, 16]:
     centres, colour_label = kmeans(colours, k, sample_weight=counts, random_state=0)
     bits = int(np.ceil(np.log2(k)))
     quantised[f"k = {k}: {bits} bit{'s' if bits > 1 else ''} per pixel"] = \
         centres[colour_label][pixel_colour].reshape(image.shape).round().astype(np.uint8)
-    print(f"k = {k:2d}: {np.log2(k):.2f} bits of information per pixel, {24 / np.ceil(np.log2(k)):.0f} times smaller")
+    sizes.append(f"k = {k:2d}: {np.log2(k):.2f} bits of information per pixel, {24 / bits:.0f} times smaller")
+print("\n".join(sizes))
 show_images(quantised, columns=2)
 plt.show()
 
