@@ -178,11 +178,13 @@ z = sample_sum(n, mixture_x, mixture_y, random_state=0)[:, 0]
 scales = np.sqrt(mixture_z.covariances[:, 0, 0])
 
 
-def mixture_cdf(t):
-    return stats.norm.cdf((np.asarray(t)[..., None] - mixture_z.means[:, 0]) / scales) @ mixture_z.weights
+def mixture_cdf(t, mixture):
+    """The CDF at `t` of a one-dimensional `mixture` (a `Mixture` of scalar components)."""
+    spread = np.sqrt(mixture.covariances[:, 0, 0])
+    return stats.norm.cdf((np.asarray(t)[..., None] - mixture.means[:, 0]) / spread) @ mixture.weights
 
 
-ks_statistic = stats.kstest(z, mixture_cdf).statistic
+ks_statistic = stats.kstest(z, mixture_cdf, args=(mixture_z,)).statistic
 critical_value = stats.kstwo.ppf(0.99, n)
 assert ks_statistic < critical_value, (ks_statistic, critical_value)  # checks: sum-of-mixtures, product-weights
 print(f"Kolmogorov-Smirnov statistic below its 1 % critical value {critical_value:.5f}")

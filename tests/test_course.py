@@ -5,6 +5,7 @@ import textwrap
 import jupytext
 import numpy as np
 import pytest
+from scipy import stats
 
 from latent_course.notebook import load_topic
 from latent_course.tools.solutions import NOTEBOOKS, load_solution
@@ -97,3 +98,12 @@ def test_execute_writes_the_outputs_with_stable_cell_ids(tmp_path):
     assert [cell.id for cell in notebook.cells] == ["cell-000", "cell-001"]
     assert notebook.cells[1].outputs[0].text == "42\n"
     assert notebook.metadata.kernelspec.name == "python3"
+
+
+def test_a_loaded_solution_function_needs_no_variable_of_the_notebooks_other_cells():
+    from latent_course.mixtures import Mixture
+
+    topic04 = load_solution("04_sum_of_mixtures")
+    mixture = Mixture(np.array([0.25, 0.75]), np.array([[0.0], [2.0]]), np.array([[[1.0]], [[4.0]]]))
+    np.testing.assert_allclose(topic04.mixture_cdf(np.array([0.0, 2.0]), mixture),
+                               [0.25 * 0.5 + 0.75 * stats.norm.cdf(-1.0), 0.25 * stats.norm.cdf(2.0) + 0.75 * 0.5])
