@@ -117,7 +117,11 @@ def _read_delimited(path: Path, delimiter: str, low: float, high: float):
     """
     users, items, values = [], [], []
     for line, text in _read_lines(path):
-        row = next(csv.reader([text], delimiter=delimiter), [])
+        try:
+            row = next(csv.reader([text], delimiter=delimiter), [])
+        except csv.Error as error:  # e.g. a field longer than csv.field_size_limit()
+            raise ValueError(f"{path}:{line}: not a line of {'tab' if delimiter == chr(9) else 'comma'}-separated "
+                             f"fields ({error})") from None
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) < 3:

@@ -115,3 +115,11 @@ def test_the_noise_floor_is_below_the_spread_of_the_stars(synthetic):
     floor = np.sqrt(np.mean((stars - expected) ** 2))
     assert 0.5 < floor < 0.8 * stars.std()
     assert abs(np.mean(stars - expected)) < 0.02  # expected stars are unbiased
+
+
+@pytest.mark.parametrize("name, delimiter", [("ratings.csv", ","), ("u.data", "\t")])
+def test_a_field_longer_than_the_csv_modules_limit_names_file_and_line(tmp_path, name, delimiter):
+    path = tmp_path / name
+    path.write_text(f"1{delimiter}2{delimiter}3\n" + f'1{delimiter}"{"x" * 131_073}"{delimiter}3\n')
+    with pytest.raises(ValueError, match=rf"{name}:2: not a line of .*field larger than field limit"):
+        load_ratings(path)
