@@ -167,16 +167,25 @@ def test_refuses_a_name_the_checks_package_uses(course):
         new_topic("08_mixtures", "Mixtures again", root=course, execute=False)
 
 
-@pytest.mark.parametrize("name", ["7_example", "07-example", "07_Example", "07_", "007_x", "07_example.py", 7])
+@pytest.mark.parametrize("name", ["7_example", "07-example", "07_Example", "07_", "007_x", "07_example.py", 7,
+                                  "07_example\n", "07_example\r\n"])
 def test_rejects_malformed_names(course, name):
     with pytest.raises(ValueError, match="name must look like 07_topic_name"):
         new_topic(name, "Example", root=course, execute=False)
 
 
-@pytest.mark.parametrize("title", ["", "  ", "a | b", "two\nlines", None])
+@pytest.mark.parametrize("title", ["", "  ", "a | b", "two\nlines", "a\ttab", None])
 def test_rejects_titles_that_break_the_readme_table(course, title):
     with pytest.raises(ValueError, match="title must be one non-empty line"):
         new_topic(NAME, title, root=course, execute=False)
+
+
+@pytest.mark.parametrize("title", ['The """ mixture', "A \\N{x} title"])
+def test_rejects_titles_that_break_the_check_modules_docstring_and_writes_nothing(course, title):
+    before = sorted(path.relative_to(course) for path in course.rglob("*"))
+    with pytest.raises(ValueError, match="docstring"):
+        new_topic(NAME, title, root=course, execute=False)
+    assert sorted(path.relative_to(course) for path in course.rglob("*")) == before
 
 
 def test_the_command_reports_a_bad_name_without_writing(capsys):

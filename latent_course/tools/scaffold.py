@@ -230,12 +230,16 @@ def _fill(template: str, fields: dict[str, str]) -> str:
 
 
 def _check_arguments(name, title) -> tuple[re.Match, str]:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):  # fullmatch: "$" would let a trailing newline in
         raise ValueError(f"name must look like 07_topic_name (two digits, an underscore, then lower-case letters, "
                          f"digits and underscores), got {name!r}")
-    if not isinstance(title, str) or not title.strip() or "\n" in title or "|" in title:
-        raise ValueError(f"title must be one non-empty line without '|' (it goes into the README table), got {title!r}")
-    return NAME.match(name), title.strip()
+    if not isinstance(title, str) or not title.strip() or not title.isprintable() or "|" in title:
+        raise ValueError(f"title must be one non-empty line of printable characters without '|' (it goes into the "
+                         f"README table), got {title!r}")
+    if '"""' in title or "\\" in title:
+        raise ValueError(f"title must not hold '\"\"\"' or a backslash (it goes into the check module's docstring), "
+                         f"got {title!r}")
+    return NAME.fullmatch(name), title.strip()
 
 
 def planned_files(name: str, title: str, root: Path = ROOT) -> dict[Path, str]:
@@ -314,7 +318,7 @@ def new_topic(name: str, title: str, root: Path = ROOT, *, execute: bool = True)
 
     root = Path(root)
     planned = planned_files(name, title, root)
-    number, slug = NAME.match(name).group("number", "slug")
+    number, slug = NAME.fullmatch(name).group("number", "slug")
     derived = [root / "solutions" / f"{name}.ipynb", root / "notebooks" / f"{name}.py",
                root / "notebooks" / f"{name}.ipynb"]
     existing = [path for path in [*planned, *derived] if path.exists()]
