@@ -5,8 +5,10 @@ import shutil
 
 import pytest
 
+from latent_course.tools.cli import main as cli_main
 from latent_course.tools.solutions import NOTEBOOKS, ROOT
 from latent_course.tools.workspace import (
+    WorkError,
     copy_new,
     format_status,
     main_status,
@@ -154,3 +156,42 @@ def test_the_check_of_the_exercises_points_to_solutions_and_never_invites_overwr
     message = capsys.readouterr().err
     assert f"{TOPIC}.py differs from what the generator makes of solutions/" in message
     assert "work/" in message and "python -m latent_course exercises" not in message and "make exercises" not in message
+
+
+def snapshot(folder):
+    return sorted((path.relative_to(folder), path.is_symlink(), path.is_dir()) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("file", "is a file, not a folder"), ("dangling link", "is a link to nothing"),
+    ("folder as notebook", "is a folder where your notebook should be"),
+    ("dangling notebook link", "is a link to nothing"), ("record a file", "the course's folder of records")])
+def test_a_work_that_is_not_usable_gets_a_clear_message_and_nothing_is_written(tmp_path, course, capsys, kind,
+                                                                               message):
+    work = tmp_path / "work"
+    if kind == "file":
+        work.write_text("not a folder")
+    elif kind == "dangling link":
+        work.symlink_to(tmp_path / "nowhere")
+    else:
+        copy_new(work, course)
+        path = {"folder as notebook": work / f"{TOPIC}.py", "dangling notebook link": work / f"{TOPIC}.ipynb",
+                "record a file": work / ".course"}[kind]
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if kind == "folder as notebook":
+            path.mkdir()
+        elif kind == "dangling notebook link":
+            path.symlink_to(tmp_path / "nowhere.ipynb")
+        else:
+            path.write_text("records")
+        change_upstream(course)
+    before = snapshot(tmp_path)
+    assert main_status(work) == 2
+    assert message in capsys.readouterr().err
+    assert main_update([TOPIC], work) == 2
+    assert message in capsys.readouterr().err
+    with pytest.raises(WorkError, match=message):
+        copy_new(work, course)
+    assert cli_main(["progress", str(work)]) == 2
+    assert message in capsys.readouterr().err
+    assert snapshot(tmp_path) == before

@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import workspace
 
         if args.command == "lab":
+            try:
+                workspace.check_work(workspace.WORK)
+            except workspace.WorkError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
             workspace.lab(extra)
         return workspace.main_status() if args.command == "status" else workspace.main_update(args.topics)
 
@@ -73,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         limits = {"time_limit": progress.TASK_TIME_LIMIT if args.time_limit is None else args.time_limit,
                   "memory_limit_mb": progress.MEMORY_LIMIT_MB if args.memory_limit is None else args.memory_limit}
         if args.command == "progress":
+            try:
+                workspace.check_work(args.folder or workspace.WORK, exists=True)
+            except workspace.WorkError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
             return progress.main(args.folder or workspace.WORK, **limits)
         return grading.main(args.submissions, args.out, jobs=args.jobs, seed=args.seed, points=args.points,
                             id_pattern=args.id_pattern, **limits)

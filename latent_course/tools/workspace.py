@@ -20,13 +20,42 @@ from ..notebook import parse_cells, read_cells
 from ..topics import topics
 from .solutions import NOTEBOOKS, ROOT
 
-__all__ = ["WORK", "SUFFIXES", "copy_new", "status", "update", "resolve_topic", "lab"]
+__all__ = ["WORK", "SUFFIXES", "WorkError", "check_work", "copy_new", "status", "update", "resolve_topic", "lab"]
 
 WORK = ROOT / "work"
 SUFFIXES = (".ipynb", ".py")
 BASE = ".course"
 
 NEW, UP_TO_DATE, CHANGED, UNKNOWN = "new", "up to date", "changed upstream", "unknown"
+
+
+class WorkError(ValueError):
+    """A `work` folder the commands cannot use as it is: the message says what is in the way."""
+
+
+def check_work(work: Path, *, exists: bool = False) -> None:
+    """Raise :class:`WorkError` unless `work` is a folder (or, unless `exists`, nothing yet) in which each topic's
+    notebook, if present, is a file and the course's record ``.course`` is a folder: checked before any command
+    writes, so that nothing is half-written."""
+    work = Path(work)
+    if work.is_symlink() and not work.exists():
+        raise WorkError(f"{_shown(work)} is a link to nothing ({os.readlink(work)}); remove it or make the folder")
+    if work.exists() and not work.is_dir():
+        raise WorkError(f"{_shown(work)} is a file, not a folder; move it away so that the course can make the folder")
+    if not work.exists():
+        if exists:
+            raise WorkError(f"no folder {_shown(work)} (make lab creates work/ with your copies of the notebooks)")
+        return
+    record = work / BASE
+    if record.is_symlink() or (record.exists() and not record.is_dir()):
+        raise WorkError(f"{_shown(record)} should be the course's folder of records; move it away")
+    for topic in topics():
+        for suffix in SUFFIXES:
+            path = work / f"{topic}{suffix}"
+            if path.is_symlink() and not path.exists():
+                raise WorkError(f"{_shown(path)} is a link to nothing; remove it (or restore what it pointed to)")
+            if path.exists() and not path.is_file():
+                raise WorkError(f"{_shown(path)} is a folder where your notebook should be; rename or move it")
 
 
 def _has(work: Path, topic: str) -> bool:
@@ -55,6 +84,7 @@ def _copy_fresh(topic: str, work: Path, notebooks: Path) -> None:
 def copy_new(work: Path = WORK, notebooks: Path = NOTEBOOKS) -> list[str]:
     """Copy the exercise notebooks of the topics that `work` does not have yet; return those topics."""
     work = Path(work)
+    check_work(work)
     work.mkdir(parents=True, exist_ok=True)
     copied = [topic for topic in topics() if not _has(work, topic)]
     for topic in copied:
@@ -67,6 +97,7 @@ def status(work: Path = WORK, notebooks: Path = NOTEBOOKS) -> dict[str, str]:
     (the course's exercise differs from the one the student's copy was made from) or ``"unknown"`` (no record of
     what the copy was made from)."""
     work, notebooks = Path(work), Path(notebooks)
+    check_work(work)
     states = {}
     for topic in topics():
         base = work / BASE / f"{topic}.py"
@@ -188,8 +219,13 @@ def lab(jupyter_arguments: list[str], work: Path = WORK) -> None:
 
 
 def main_status(work: Path = WORK) -> int:
-    """Print :func:`status` for the student; return the exit status."""
-    print(format_status(status(work), work))
+    """Print :func:`status` for the student; return the exit status (2 if `work` is not usable)."""
+    try:
+        states = status(work)
+    except WorkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_status(states, work))
     return 0
 
 
