@@ -109,6 +109,16 @@ def test_written_answers_are_marked_in_a_review_file_and_read_back(graded):
     assert "3 of 4 points: Say why neighbours are unrelated." in amy_feedback
 
 
+def test_a_mark_that_is_not_a_number_is_refused_before_grading(tmp_path, capsys):
+    write_class(tmp_path / "class")
+    (tmp_path / "grades-review").mkdir()
+    (tmp_path / "grades-review" / "05_image_clustering--task-5.csv").write_text(
+        "student,answer,points,comment,answer changed since marked\namy,Noise.,three,,\n")
+    assert main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "grades.csv")]) == 2
+    assert "row 2 (amy): points should be a number >= 0, got 'three'" in capsys.readouterr().err
+    assert not (tmp_path / "grades.csv").exists()
+
+
 def test_a_zip_of_the_class_and_lms_file_names_grade_alike(tmp_path):
     flat = {"smithjohn_1234_5678_03_mixture_moments.ipynb": topic03(),
             "doejane_9876_5432_03_mixture_moments.ipynb": topic03(mean="return mu.mean(axis=0)")}

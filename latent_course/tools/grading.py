@@ -25,7 +25,16 @@ from ..checks import _framework
 from ..checks._summary import check_task
 from ..progress import MEMORY_LIMIT_MB, STATUSES, TASK_TIME_LIMIT, Result, check_limits
 from ..topics import imports, tasks, topics, written
-from .gradebook import Answer, _csv_text, answer_in, outputs, read_points, write_atomically, write_gradebook
+from .gradebook import (
+    Answer,
+    _csv_text,
+    answer_in,
+    outputs,
+    read_points,
+    read_review,
+    write_atomically,
+    write_gradebook,
+)
 from .remote import grade_cells
 from .submissions import IGNORED, Row, SubmissionError, find_notebooks, match_topic, plan, unpacked
 
@@ -173,6 +182,8 @@ def main(submissions: Path, out: Path, *, jobs: int | None = None, time_limit: f
         if pattern is not None and "student" not in pattern.groupindex:
             raise ValueError(f"--id-pattern {id_pattern!r} needs a named group (?P<student>...)")
         weights = read_points(points)
+        for review in sorted(outputs(out)["review"].glob("*.csv")):  # the marks entered so far must read back
+            read_review(review)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
