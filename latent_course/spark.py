@@ -79,7 +79,7 @@ def _loopback_driver(master: str) -> bool:
 
 
 def spark_session(app_name: str = "latent-course", master: str | None = None, driver_memory: str = "2g",
-                  partitions: int = 4, checkpoint_dir: str | None = None):
+                  partitions: int = 4, checkpoint_dir: str | None = None, ui: bool = False):
     """Start (or return the running) Spark session, with Spark's own log noise silenced.
 
     Parameters
@@ -98,6 +98,9 @@ def spark_session(app_name: str = "latent-course", master: str | None = None, dr
         Where iterative jobs such as ALS write checkpoints, which cut the lineage of their data every few iterations
         (without it, a long lineage overflows the stack when tasks are serialised). By default a new temporary
         directory, which suits local mode; on a cluster, a directory on shared storage (``hdfs://...``).
+    ui : bool
+        Whether, in local mode, to start Spark's web UI (jobs, stages, storage; http://localhost:4040 by default). Off
+        by default, which saves a little of the start-up; a cluster's session always has it.
 
     Returns
     -------
@@ -105,9 +108,9 @@ def spark_session(app_name: str = "latent-course", master: str | None = None, dr
 
     Notes
     -----
-    In local mode the driver binds to 127.0.0.1 and its web UI is off, so that Spark starts in containers whose
-    host name does not resolve and opens no port beyond the loopback; on a cluster the same fallback applies only
-    when the host name does not resolve. ``SPARK_LOCAL_IP`` or ``SPARK_LOCAL_HOSTNAME``, if set, take precedence.
+    In local mode the driver binds to 127.0.0.1, so that Spark starts in containers whose host name does not
+    resolve and opens no port beyond the loopback; on a cluster the same fallback applies only when the host name
+    does not resolve. ``SPARK_LOCAL_IP`` or ``SPARK_LOCAL_HOSTNAME``, if set, take precedence.
 
     Raises
     ------
@@ -126,8 +129,9 @@ def spark_session(app_name: str = "latent-course", master: str | None = None, dr
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.extraJavaOptions", "-Xss16m"))  # deep lineages serialise recursively
-    if local:  # one small job on this machine: no web UI, RDD operations in as many partitions as the shuffles
-        builder = builder.config("spark.ui.enabled", "false").config("spark.default.parallelism", str(partitions))
+    if local:  # one small job on this machine: RDD operations in as many partitions as the shuffles, no web UI
+        builder = (builder.config("spark.default.parallelism", str(partitions))
+                   .config("spark.ui.enabled", "true" if ui else "false"))
     # The JVM looks up the host name when it starts, unless SPARK_LOCAL_IP names the address (read then).
     loopback = _loopback_driver(master)
     if loopback:
