@@ -154,7 +154,7 @@ def spark_table() -> None:
     engines = {label: course_engines(topic06, M_train) for label, (M_train, *_) in data.items()}
     reason = spark_unavailable()
     if reason is None:
-        spark = spark_session("benchmark-als", driver_memory="8g")
+        spark = spark_session("benchmark-als", driver_memory="8g", small_job=False)
         jvm = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
 
         def jvm_peak_mb():

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -59,8 +60,27 @@ def spark_unavailable() -> str | None:
     return None
 
 
+def _hostname_resolves() -> bool:
+    """Whether this machine's host name resolves to an address (in some fresh containers it does not)."""
+    try:
+        socket.getaddrinfo(socket.gethostname(), None)
+    except (OSError, UnicodeError):
+        return False
+    return True
+
+
+def _loopback_driver(master: str) -> bool:
+    """Whether the driver should bind to 127.0.0.1: always in local mode (nothing outside this machine talks to
+    it), and on a cluster only when the host name does not resolve. An address chosen by the user
+    (``SPARK_LOCAL_IP`` or ``SPARK_LOCAL_HOSTNAME``) is kept."""
+    if os.environ.get("SPARK_LOCAL_IP") or os.environ.get("SPARK_LOCAL_HOSTNAME"):
+        return False
+    return master.startswith("local") or not _hostname_resolves()
+
+
 def spark_session(app_name: str = "latent-course", master: str | None = None, driver_memory: str = "2g",
-                  partitions: int = 4, checkpoint_dir: str | None = None):
+                  partitions: int = 4, checkpoint_dir: str | None = None, ui: bool = False,
+                  small_job: bool = True):
     """Start (or return the running) Spark session, with Spark's own log noise silenced.
 
     Parameters
@@ -73,16 +93,30 @@ def spark_session(app_name: str = "latent-course", master: str | None = None, dr
     driver_memory : str
         The memory of the driver's JVM, which in local mode does all the work.
     partitions : int
-        ``spark.sql.shuffle.partitions``: Spark's default of 200 is made for clusters; a few per core suits one
-        machine.
+        ``spark.sql.shuffle.partitions`` and, in local mode, ``spark.default.parallelism``: Spark's default of 200
+        shuffle partitions is made for clusters; a few per core suits one machine.
     checkpoint_dir : str, optional
         Where iterative jobs such as ALS write checkpoints, which cut the lineage of their data every few iterations
         (without it, a long lineage overflows the stack when tasks are serialised). By default a new temporary
         directory, which suits local mode; on a cluster, a directory on shared storage (``hdfs://...``).
+    ui : bool
+        Whether, in local mode, to start Spark's web UI (jobs, stages, storage; http://localhost:4040 by default). Off
+        by default, which saves a little of the start-up; a cluster's session always has it.
+    small_job : bool
+        In local mode, tune the driver's JVM for a short job on small data: only its quick compiler (C1,
+        ``-XX:TieredStopAtLevel=1``) and the serial garbage collector, which about halves the CPU time of topic 06's
+        notebook (most of a short session's CPU goes into compiling Spark's code). Pass False for long fits on large
+        data, where the optimising compiler pays off (``benchmarks/als.py`` does).
 
     Returns
     -------
     spark : pyspark.sql.SparkSession
+
+    Notes
+    -----
+    In local mode the driver binds to 127.0.0.1, so that Spark starts in containers whose host name does not
+    resolve and opens no port beyond the loopback; on a cluster the same fallback applies only when the host name
+    does not resolve. ``SPARK_LOCAL_IP`` or ``SPARK_LOCAL_HOSTNAME``, if set, take precedence.
 
     Raises
     ------
@@ -95,11 +129,22 @@ def spark_session(app_name: str = "latent-course", master: str | None = None, dr
     from pyspark.sql import SparkSession
 
     master = master or os.environ.get("SPARK_MASTER", "local[2]")
+    local = master.startswith("local")
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.driver.memory", driver_memory)
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.extraJavaOptions", "-Xss16m"))  # deep lineages serialise recursively
+    if local:  # one small job on this machine: RDD operations in as many partitions as the shuffles, no web UI
+        builder = (builder.config("spark.default.parallelism", str(partitions))
+                   .config("spark.ui.enabled", "true" if ui else "false"))
+        if small_job:
+            builder = builder.config("spark.driver.extraJavaOptions",
+                                     "-Xss16m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+    # The JVM looks up the host name when it starts, unless SPARK_LOCAL_IP names the address (read then).
+    loopback = _loopback_driver(master)
+    if loopback:
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     # The JVM writes its start-up log and native-library notices to the process's own stdout and stderr, which a
     # notebook kernel forwards into the running cell: start it with both pointed at /dev/null.
     saved = [os.dup(1), os.dup(2)]
@@ -107,8 +152,12 @@ def spark_session(app_name: str = "latent-course", master: str | None = None, dr
     try:
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
+        if loopback:
+            os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
         spark = builder.getOrCreate()
     finally:
+        if loopback:
+            os.environ.pop("SPARK_LOCAL_IP", None)
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in [*saved, devnull]:

@@ -59,3 +59,25 @@ def test_ratings_dataframe_refuses_bad_ids_before_starting_spark(users, items, v
     with pytest.raises(ValueError, match=match):
         spark.ratings_dataframe(None, np.array(users), np.array(items), np.array(values))
 
+
+
+def test_local_mode_binds_the_driver_to_the_loopback(monkeypatch):
+    for name in ["SPARK_LOCAL_IP", "SPARK_LOCAL_HOSTNAME"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(spark, "_hostname_resolves", lambda: True)
+    assert spark._loopback_driver("local[2]") and not spark._loopback_driver("spark://head-node:7077")
+
+
+def test_an_unresolvable_host_name_falls_back_to_the_loopback(monkeypatch):
+    for name in ["SPARK_LOCAL_IP", "SPARK_LOCAL_HOSTNAME"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(spark.socket, "gethostname", lambda: "no-such-host.invalid")
+    assert not spark._hostname_resolves()
+    assert spark._loopback_driver("spark://head-node:7077")
+
+
+@pytest.mark.parametrize("name, value", [("SPARK_LOCAL_IP", "10.0.0.5"), ("SPARK_LOCAL_HOSTNAME", "worker-1")])
+def test_an_address_chosen_by_the_user_is_kept(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    monkeypatch.setattr(spark, "_hostname_resolves", lambda: False)
+    assert not spark._loopback_driver("local[2]")
