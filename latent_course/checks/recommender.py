@@ -169,7 +169,7 @@ def initialize_Q_P(function) -> None:
         fail(function, f"with init='svd' the factors are unbalanced: the columns of Q have norms "
                        f"{np.round(np.sort(Q_norms), 3)}, the rows of P {np.round(np.sort(P_norms), 3)}.\n"
                        "Split the singular values evenly, Q = U_k sqrt(S_k), P = sqrt(S_k) V_k^T (both norms are "
-                       "then sqrt(s_j)); with Q = U_k S_k, P = V_k^T the steps of SGD (task 5) diverge.", svd_inputs)
+                       "then sqrt(s_j)); with Q = U_k S_k, P = V_k^T SGD (task 5) can diverge.", svd_inputs)
     passed(function, 5)
 
 
