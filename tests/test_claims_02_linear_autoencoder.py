@@ -239,3 +239,25 @@ def test_a_nonlinear_code_still_reconstructs_in_a_k_dimensional_subspace_no_bett
         assert np.linalg.matrix_rank(reconstruction.T @ reconstruction) <= K  # checks: nonlinear-code-still-linear
         error = np.mean(np.sum((digits - reconstruction) ** 2, axis=1))
         assert error >= solution.pca(digits, K)[1]  # checks: nonlinear-code-still-linear
+
+
+def test_from_small_weights_each_direction_is_learned_at_a_rate_set_by_its_squared_singular_value():
+    rng = np.random.default_rng(0)
+    N, D = 400, 4
+    U, _ = np.linalg.qr(rng.normal(size=(N, D)))
+    V, _ = np.linalg.qr(rng.normal(size=(D, D)))
+    s = np.array([1.0, 0.7, 0.5, 0.3]) * np.sqrt(N)
+    X = U @ np.diag(s) @ V.T
+
+    def map_along_v(steps):  # the map's component v_i^T W1 W2 v_i along every singular direction
+        W1, W2, _ = solution.train_autoencoder(X, D, max_iter=steps, tol=1e-300)
+        return np.diag(V.T @ W1 @ W2 @ V)
+
+    early, later = map_along_v(4), map_along_v(8)
+    assert later.max() < 0.2  # still the small-weight regime, far from the minimum's 1
+    rate = np.log(later / early) / 4  # growth per step of each component
+    # With the default step N / (4 s_1^2), the growing part of direction i gains a factor 1 + s_i^2 / (2 s_1^2) per
+    # step in both factors: a rate log(1 + s_i^2 / (2 s_1^2)), about proportional to s_i^2 / s_1^2.
+    predicted = 2 * np.log1p(s**2 / (2 * s[0] ** 2))
+    np.testing.assert_allclose(rate[:3] / rate[0], predicted[:3] / predicted[0], atol=0.02)  # checks: learning-speed
+    assert np.all(np.diff(rate) < 0)  # checks: learning-speed
