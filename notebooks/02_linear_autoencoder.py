@@ -310,7 +310,8 @@ plt.show()
 # * Its best possible error is PCA's, $\sum_{i > K} s_i^2 / N$, and on the digits gradient descent gets within 1 % of
 #   it, with the decoder spanning the principal subspace. Baldi and Hornik (1989) explain why no local minimum can
 #   trap it when the covariance is invertible with distinct eigenvalues; the digits' covariance is not (three pixels
-#   are constant), which only adds flat directions.
+#   are constant), which only adds flat directions: a constant pixel is a zero column of the centred $X$, so the
+#   weights on it change neither the loss nor its gradient, and the minimum stays PCA's.
 # * The weights are determined only up to an invertible $K \times K$ matrix, and without a bias the data must be
 #   centred for the comparison with PCA to hold.
 #

@@ -84,8 +84,8 @@ plt.show()
 #
 # We hold out random known ratings: a validation set to choose the model and decide when to stop training, and a test
 # set touched once at the end. The original exercise held out 200 each; with 200 ratings the standard error of a
-# root mean squared error near 1 is about 0.05 (for roughly Gaussian errors), too coarse to tell models apart, so we
-# hold out 5,000 each.
+# root mean squared error near 1 is about 0.05 (for roughly Gaussian errors), too coarse to rank models by their
+# errors read one by one, so we hold out 5,000 each.
 
 # %%
 M_train, val_idx, test_idx, val_values, test_values = split_ratings(M, n_validation=5000, n_test=5000, random_state=0)
@@ -152,7 +152,7 @@ print(f"{np.sum(M_shifted.data == 0):,} known ratings equal their user's mean an
 # $QP$ is the best rank-$k$ approximation of the matrix with its unknown entries read as zeros, a good start. The
 # split does not change $QP$, but it balances the factors (column $j$ of $Q$ and row $j$ of $P$ both have norm
 # $\sqrt{s_j}$), which SGD in task 5 needs: its step for $\mathbf{q}_i$ scales with $\lVert\mathbf{p}_x\rVert$ and vice
-# versa, and from $Q = U_k S_k$, $P = V_k^\top$ it diverges.
+# versa, and from $Q = U_k S_k$, $P = V_k^\top$ it can diverge (the larger $k$, the sooner).
 
 # %%
 def initialize_Q_P(matrix, k, init="random", random_state=0):
@@ -416,7 +416,7 @@ print(f"converged_after = {converged_after}")
 # The huge loss at iteration 0 only reflects the random start: every initial prediction is about $k/4 = 25$, and the
 # first half-step discards the initial $Q$ anyway. From the first evaluation after a sweep, the training loss falls
 # by a factor of about 6 in four sweeps (and keeps falling: by about 70 in the 30 iterations of the full run), while
-# the validation error stalls near 2.5 stars, far worse than simply predicting every user's mean (about 1.35,
+# the validation error stalls near 2.5 stars, far worse than simply predicting every user's mean (about 1.34,
 # below). With 100 free numbers per user and per restaurant and almost no penalty, the model
 # fits the noise of every training rating (nine in ten users have fewer than 100 ratings, so theirs can be matched
 # almost exactly) and predicts unseen ones badly. Early stopping returns the best factors it saw, but

@@ -146,7 +146,7 @@ print(cov)
 # of coordinate $d$ it is $\sqrt{\mathrm{Var}[x_d] / n}$, and for a covariance entry it is the standard deviation of
 # the products $(x_i - \bar x_i)(x_j - \bar x_j)$ over $\sqrt{n}$. We assert that every estimate lies within
 # 4 standard errors of the closed form; a correct formula fails this with probability below $10^{-3}$, a wrong one
-# fails it by hundreds of standard errors.
+# fails it by hundreds or thousands of standard errors.
 
 # %%
 rng = np.random.default_rng(0)

@@ -256,7 +256,8 @@ def student_em(X, k, sample_weight=None, tol=1e-3, max_iter=500, reg_covar=1e-6,
 
     if init is None or mistake == "init ignored":
         seed = None if mistake == "random_state ignored" else random_state
-        _, labels = solution.kmeans(X, k, sample_weight=w, random_state=seed)
+        _, labels = solution.kmeans(X, k, sample_weight=None if mistake == "k-means unweighted" else w,
+                                    random_state=seed)
         pi, mu, sigma = m_step(np.eye(k)[labels])
     else:
         pi, mu, sigma = init
@@ -300,6 +301,7 @@ EM_MUTANTS = {
     "tol fixed at 1e-3": (em_with("tol fixed"), "stopped after 10 steps"),
     "unnormalised responsibilities": (em_with("unnormalised"), "every point's responsibilities must sum to 1"),
     "random_state ignored": (em_with("random_state ignored"), "pass random_state on to kmeans"),
+    "k-means start ignores sample_weight": (em_with("k-means unweighted"), "the k-means start ignores sample_weight"),
     "log-likelihood summed, not averaged": (em_with("log-likelihood summed"), "it is a sum over the points"),
     "pi = N_j / N with weights": (em_with("pi over N"), "not the number of points N"),
     "responsibilities without log-sum-exp": (em_with("no log-sum-exp"), "compute the responsibilities in log space"),

@@ -62,7 +62,18 @@ OBJECTIVE_MUTANTS = {
     "counts swapped between users and items": (
         lambda v, ixs, Q, P, lam: float(_errors(v, ixs, Q, P) @ _errors(v, ixs, Q, P) + lam * (
             np.bincount(ixs[1], minlength=Q.shape[0])[:Q.shape[0]] @ np.sum(Q**2, axis=1)
-            + np.bincount(ixs[0], minlength=P.shape[1])[:P.shape[1]] @ np.sum(P**2, axis=0))), "n_i and m_x"),
+            + np.bincount(ixs[0], minlength=P.shape[1])[:P.shape[1]] @ np.sum(P**2, axis=0))), "counts are swapped"),
+    "only the users' penalty": (
+        lambda v, ixs, Q, P, lam: float(_errors(v, ixs, Q, P) @ _errors(v, ixs, Q, P)
+                                        + lam * np.bincount(ixs[0], minlength=Q.shape[0]) @ np.sum(Q**2, axis=1)),
+        "items' penalty is missing"),
+    "only the items' penalty": (
+        lambda v, ixs, Q, P, lam: float(_errors(v, ixs, Q, P) @ _errors(v, ixs, Q, P)
+                                        + lam * np.bincount(ixs[1], minlength=P.shape[1]) @ np.sum(P**2, axis=0)),
+        "users' penalty is missing"),
+    "penalty counted twice": (
+        lambda v, ixs, Q, P, lam: float(_errors(v, ixs, Q, P) @ _errors(v, ixs, Q, P)
+                                        + 2 * lam * _weighted_norms(ixs, Q, P)), "counted twice"),
     "an array instead of a number": (lambda v, ixs, Q, P, lam: _errors(v, ixs, Q, P) ** 2, "one number"),
 }
 

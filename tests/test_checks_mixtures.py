@@ -111,6 +111,8 @@ COVARIANCE_MUTANTS = {
     "np.cov of the means without aweights": (
         lambda pi, mu, sigma: _within(pi, sigma) + np.atleast_2d(np.cov(mu, rowvar=False, bias=True)),
         "not weighted by pi"),
+    "np.cov with rowvar left at its default": (
+        lambda pi, mu, sigma: _within(pi, sigma) + np.atleast_2d(np.cov(mu, aweights=pi, bias=True)), "rowvar=False"),
     "np.cov without bias=True": (
         lambda pi, mu, sigma: _within(pi, sigma) + np.atleast_2d(np.cov(mu, rowvar=False, aweights=pi)),
         "bias=True"),

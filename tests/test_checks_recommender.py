@@ -205,6 +205,16 @@ def _random_mutant(draw):
     return initialize_Q_P
 
 
+def student_initialize_Q_P_without_v0(matrix, k, init="random", random_state=0):
+    """The task's initialisation, but svds starts from a random vector of its own (not from the generator)."""
+    if init == "random":
+        return student_initialize_Q_P(matrix, k, init, random_state)
+    from scipy.sparse.linalg import svds
+    U, s, Vt = svds(matrix.astype(float), k=k)
+    root = np.diag(np.sqrt(s))
+    return U @ root, root @ Vt
+
+
 INIT_MUTANTS = {
     "unseeded": (_random_mutant(lambda shape, k, seed: solution.initialize_Q_P(sp.eye(*shape), k, "random", None)),
                  "same random_state gave different"),
@@ -215,6 +225,7 @@ INIT_MUTANTS = {
                        r"uniform in \[0, 1\)"),
     "Q = U S, P = V^T (unbalanced)": (_svd_mutant(scale_Q=True), "factors are unbalanced"),
     "singular values left out": (_svd_mutant(scale_Q=False), "discarded squared singular values"),
+    "svds without v0": (student_initialize_Q_P_without_v0, "Pass v0 drawn from the generator"),
     "Q and P swapped": (lambda matrix, k, init="random", random_state=0:
                         solution.initialize_Q_P(matrix, k, init, random_state)[::-1], "Q should have shape"),
 }
@@ -284,7 +295,7 @@ def test_update_check_catches(mutant, fragment):
 
 def _als(aliasing=False, converged_shift=0, validation_penalty=False, validation_mean=False, never_stop=False,
          simultaneous=False, evaluate_after_update=False, train_without_penalty=False, less_or_equal=False,
-         always_random=False, fixed_seed=False, always_log=False):
+         always_random=False, fixed_seed=False, always_log=False, p_first=False):
     """ALS with one of the usual mistakes switched on."""
     def latent_factor_alternating_optimization(M, non_zero_idx, k, val_idx, val_values, reg_lambda, max_steps=100,
                                                init="random", log_every=10, patience=5, eval_every=1, random_state=0):
@@ -313,7 +324,10 @@ def _als(aliasing=False, converged_shift=0, validation_penalty=False, validation
                 if waited == patience and not never_stop:
                     converged_after = it - patience * eval_every + converged_shift
                     break
-            if not evaluate_after_update:
+            if p_first:
+                P[:] = solution.update_factors(M_columns, Q, reg_lambda).T
+                Q[:] = solution.update_factors(M, P.T, reg_lambda)
+            elif not evaluate_after_update:
                 old_Q = Q.copy()
                 Q[:] = solution.update_factors(M, P.T, reg_lambda)
                 P[:] = solution.update_factors(M_columns, old_Q if simultaneous else Q, reg_lambda).T
@@ -337,6 +351,7 @@ ALS_MUTANTS = {
     "init ignored": (_als(always_random=True), "init='svd'"),
     "random_state ignored": (_als(fixed_seed=True), "random_state=0 and random_state=1"),
     "prints although log_every=0": (_als(always_log=True), "nothing should be printed"),
+    "P updated before Q": (_als(p_first=True), "updating P first"),
 }
 
 

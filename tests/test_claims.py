@@ -130,6 +130,34 @@ def check_comments(source, name="source"):
             return False  # a comment on a block header does not check anything by itself
         return any(isinstance(call, ast.Call) and "assert" in ast.unparse(call.func) for call in ast.walk(node))
 
+    assigned = {}  # a name assigned exactly once, by a single `name = expression`: its expression
+    for node in statements:
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for leaf in ast.walk(target):
+                    if isinstance(leaf, ast.Name):
+                        once = isinstance(node, ast.Assign) and len(targets) == 1 and target is leaf
+                        assigned[leaf.id] = node.value if once and leaf.id not in assigned else None
+
+    def expression(node):
+        if isinstance(node, ast.Name) and assigned.get(node.id) is not None:
+            return ast.unparse(assigned[node.id])
+        return ast.unparse(node)
+
+    def tautological(node):
+        """Whether the assertion compares an expression with itself (directly, or through a name assigned from
+        the same expression): it then checks nothing about the claim."""
+        for part in ast.walk(node):
+            if isinstance(part, ast.Compare):
+                sides = [part.left, *part.comparators]
+                if any(expression(a) == expression(b) for a, b in zip(sides, sides[1:], strict=False)):
+                    return True
+            elif isinstance(part, ast.Call) and "assert" in ast.unparse(part.func) and len(part.args) >= 2:
+                if expression(part.args[0]) == expression(part.args[1]):
+                    return True
+        return False
+
     found, misplaced = {}, []
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         if token.type != tokenize.COMMENT or not (match := CHECK_COMMENT.search(token.string)):
@@ -138,6 +166,8 @@ def check_comments(source, name="source"):
         node = statement_at(line, alone=not token.line[:token.start[1]].strip())
         if node is None or not asserts(node):
             misplaced.append(f"{name}:{line}: '# checks:' must sit on an assertion")
+        elif tautological(node):
+            misplaced.append(f"{name}:{line}: '# checks:' sits on an assertion that compares a value with itself")
         for label in filter(None, (part.strip() for part in match["labels"].split(","))):
             found.setdefault(label, []).append(f"{name}:{line}")
     return found, misplaced
@@ -266,7 +296,7 @@ def test_a_citation_needs_the_surname_and_the_year_of_a_reference():
 def test_check_comments_count_only_on_assertions():
     source = "\n".join([
         "import numpy as np",
-        "x = 1  # checks: on-an-assignment",
+        "x = f(1)  # checks: on-an-assignment",
         "assert x == 1  # checks: inline, second",
         "# checks: above",
         "np.testing.assert_allclose(x, 1)",
@@ -284,6 +314,24 @@ def test_check_comments_count_only_on_assertions():
                              "on-an-assignment", "raises", "second"]
     assert misplaced == ["example.py:2: '# checks:' must sit on an assertion",
                          "example.py:9: '# checks:' must sit on an assertion"]
+
+
+def test_a_check_comment_on_a_tautology_is_caught():
+    source = "\n".join([
+        "import numpy as np",
+        "gram = F.T @ F",
+        "np.testing.assert_allclose(F.T @ F, gram)  # checks: same-expression-through-a-name",
+        "assert x == x  # checks: same-expression",
+        "np.testing.assert_allclose(x, x, rtol=1e-9)  # checks: same-arguments",
+        "np.testing.assert_allclose(F.T @ F, F @ F.T)  # checks: a-real-comparison",
+        "y = 1",
+        "y = 2",
+        "assert y == 2  # checks: reassigned-name",
+        "assert len(x) == 3  # checks: with-a-literal",
+    ])
+    _, misplaced = check_comments(source, "example.py")
+    assert misplaced == [f"example.py:{line}: '# checks:' sits on an assertion that compares a value with itself"
+                         for line in (3, 4, 5)]
 
 
 def test_a_check_of_a_removed_label_and_an_unchecked_label_are_both_caught(tmp_path):

@@ -237,6 +237,34 @@ def test_rebalancing_keeps_the_product_and_equalises_the_norms():
     np.testing.assert_allclose(np.linalg.norm(balanced_Q, axis=0), np.linalg.norm(balanced_P, axis=1))
 
 
+def _gradient_descent_losses(M, Q, P, learning_rate, steps):
+    """The data term's value at every step of full-batch gradient descent on it from (Q, P)."""
+    M = sp.coo_matrix(M)
+    rows, columns, values = M.row, M.col, M.data
+    losses = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            errors = values - np.einsum("nk,kn->n", Q[rows], P[:, columns])
+            losses.append(errors @ errors)
+            grad_Q, grad_P = np.zeros_like(Q), np.zeros_like(P)
+            np.add.at(grad_Q, rows, -2 * errors[:, None] * P[:, columns].T)
+            np.add.at(grad_P.T, columns, -2 * errors[:, None] * Q[rows])
+            Q, P = Q - learning_rate * grad_Q, P - learning_rate * grad_P
+    return np.array(losses)
+
+
+def test_rebalancing_is_what_lets_the_gradient_steps_converge():
+    M, k = _ratings(), 4
+    balanced_Q, balanced_P = solution.initialize_Q_P(M, k, "svd", 0)
+    lengths = np.linalg.norm(balanced_P, axis=1)
+    Q, P = balanced_Q * lengths, balanced_P / lengths[:, None]  # Q = U_k S_k, P = V_k^T: the same product
+    c = np.sqrt(np.linalg.norm(Q, axis=0) / np.linalg.norm(P, axis=1))  # the notes' rebalancing
+    unbalanced = _gradient_descent_losses(M, Q, P, 0.01, 30)
+    rebalanced = _gradient_descent_losses(M, Q / c, P * c[:, None], 0.01, 30)
+    assert unbalanced[1] > 10 * unbalanced[0] and not np.isfinite(unbalanced[-1])  # checks: sgd-rebalance
+    assert np.all(np.diff(rebalanced) < 0) and rebalanced[-1] < rebalanced[0] / 3  # checks: sgd-rebalance
+
+
 def test_early_stopping_reports_the_iteration_of_the_best_evaluation():
     M, _ = solution.shift_user_mean(_ratings(seed=7, N=80, D=60))
     idx = np.column_stack([np.repeat(np.arange(M.shape[0]), np.diff(M.indptr)), M.indices])

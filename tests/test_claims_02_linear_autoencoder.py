@@ -239,3 +239,47 @@ def test_a_nonlinear_code_still_reconstructs_in_a_k_dimensional_subspace_no_bett
         assert np.linalg.matrix_rank(reconstruction.T @ reconstruction) <= K  # checks: nonlinear-code-still-linear
         error = np.mean(np.sum((digits - reconstruction) ** 2, axis=1))
         assert error >= solution.pca(digits, K)[1]  # checks: nonlinear-code-still-linear
+
+
+def test_from_small_weights_each_direction_is_learned_at_a_rate_set_by_its_squared_singular_value():
+    rng = np.random.default_rng(0)
+    N, D = 400, 4
+    U, _ = np.linalg.qr(rng.normal(size=(N, D)))
+    V, _ = np.linalg.qr(rng.normal(size=(D, D)))
+    s = np.array([1.0, 0.7, 0.5, 0.3]) * np.sqrt(N)
+    X = U @ np.diag(s) @ V.T
+
+    def map_along_v(steps):  # the map's component v_i^T W1 W2 v_i along every singular direction
+        W1, W2, _ = solution.train_autoencoder(X, D, max_iter=steps, tol=1e-300)
+        return np.diag(V.T @ W1 @ W2 @ V)
+
+    early, later = map_along_v(4), map_along_v(8)
+    assert later.max() < 0.2  # still the small-weight regime, far from the minimum's 1
+    rate = np.log(later / early) / 4  # growth per step of each component
+    # With the default step N / (4 s_1^2), the growing part of direction i gains a factor 1 + s_i^2 / (2 s_1^2) per
+    # step in both factors: a rate log(1 + s_i^2 / (2 s_1^2)), about proportional to s_i^2 / s_1^2.
+    predicted = 2 * np.log1p(s**2 / (2 * s[0] ** 2))
+    np.testing.assert_allclose(rate[:3] / rate[0], predicted[:3] / predicted[0], atol=0.02)  # checks: learning-speed
+    assert np.all(np.diff(rate) < 0)  # checks: learning-speed
+
+
+def test_a_gap_at_k_alone_makes_the_principal_subspace_unique():
+    from scipy.linalg import subspace_angles
+
+    rng = np.random.default_rng(0)
+    N, D, K = 400, 4, 2
+    U, _ = np.linalg.qr(rng.normal(size=(N, D)))
+    V, _ = np.linalg.qr(rng.normal(size=(D, D)))
+    for singular_values, gap in [([1.0, 1.0, 0.5, 0.3], True), ([1.0, 0.6, 0.6, 0.3], False)]:
+        X = U @ np.diag(np.array(singular_values) * np.sqrt(N)) @ V.T
+        fits = [solution.train_autoencoder(X, K, random_state=seed) for seed in (0, 1, 2)]
+        losses = [fit[2][-1] for fit in fits]
+        angles = [np.degrees(subspace_angles(fits[0][1].T, fit[1].T).max()) for fit in fits[1:]]
+        reconstructions = [X @ W1 @ W2 for W1, W2, _ in fits]
+        np.testing.assert_allclose(losses, losses[0], rtol=1e-4)  # every start reaches the minimum value
+        if gap:  # s_1 = s_2 (not distinct) but s_2 > s_3: one subspace, one X_K, from every start
+            assert max(angles) < 0.01  # checks: principal-subspace-gap
+            # checks: principal-subspace-gap
+            np.testing.assert_allclose(reconstructions[1:], [reconstructions[0]] * 2, atol=1e-3)
+        else:  # s_2 = s_3: the minima span different subspaces
+            assert max(angles) > 10  # checks: principal-subspace-gap

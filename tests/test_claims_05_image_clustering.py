@@ -250,3 +250,22 @@ def test_weighted_kmeans_plus_plus_draws_colours_with_the_pixels_distribution():
     by_colour = counts * d2_colours / (counts * d2_colours).sum()
     by_pixel = np.bincount(np.repeat(np.arange(6), counts), weights=d2_pixels / d2_pixels.sum(), minlength=6)
     np.testing.assert_allclose(by_colour, by_pixel, rtol=1e-12)  # checks: weighted-kmeanspp
+
+
+def test_ancestral_samples_follow_the_mixture_distribution_not_only_its_moments():
+    from scipy import stats
+
+    pi, mu = np.array([0.3, 0.7]), np.array([[0.0, 0.0], [3.0, -1.0]])
+    sigma = np.array([[[1.0, 0.5], [0.5, 2.0]], [[0.3, -0.1], [-0.1, 0.4]]])
+    samples = solution.gmm_sample(20_000, pi, mu, sigma, random_state=0)
+    mean = pi @ mu
+    cov = np.einsum("k,kij->ij", pi, sigma) + np.einsum("k,ki,kj->ij", pi, mu - mean, mu - mean)
+    same_moments = np.random.default_rng(0).multivariate_normal(mean, cov, size=20_000, method="cholesky")
+    for a in [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, -1.0]) / np.sqrt(2)]:
+        # a^T x is a one-dimensional mixture: its CDF is sum_k pi_k Phi((t - a^T mu_k) / sqrt(a^T Sigma_k a))
+        def cdf(t, a=a):
+            return np.sum(pi * stats.norm.cdf((np.asarray(t)[..., None] - mu @ a) / np.sqrt(a @ sigma @ a)), axis=-1)
+
+        assert stats.kstest(samples @ a, cdf).pvalue > 1e-3  # checks: ancestral-sampling
+        # a Gaussian with the mixture's mean and covariance is rejected: the test sees more than the moments
+        assert stats.kstest(same_moments @ a, cdf).pvalue < 1e-6

@@ -520,6 +520,35 @@ def _check_run(function, X, counts, repeated, init):
                 why="they should be GaussianMixture's from the same start.")
 
 
+def _heavy_few_data():
+    """Two clusters of 100 points with weight 1, and a third of 5 points with weight 200 each (k = 2).
+
+    Weighted, k-means puts one centre on the heavy cluster and one on the other two; unweighted it splits the two
+    light clusters (the 5 heavy points join the nearer one), a start from which EM stays in a worse optimum.
+    """
+    rng = case_rng(8)
+    X = np.vstack([rng.normal([0.0, 0.0], 1.0, size=(100, 2)), rng.normal([10.0, 0.0], 1.0, size=(100, 2)),
+                   rng.normal([30.0, 0.0], 1.0, size=(5, 2))])
+    return X, np.concatenate([np.ones(200), np.full(5, 200.0)])
+
+
+def _check_weighted_start(function):
+    """From its own k-means start on weighted points, EM must find what GaussianMixture finds on the repeated rows."""
+    __tracebackhide__ = True
+    X, counts = _heavy_few_data()
+    inputs = {"X": X, "k": 2, "sample_weight": counts, "random_state": 0}
+    _, mu, _, history = _em_result(function, inputs)
+    means, lower_bound = _fitted_gaussian_mixture(np.repeat(X, counts.astype(int), axis=0), 2, 0)
+    why = ("the k-means start ignores sample_weight: call kmeans(X, k, sample_weight=sample_weight, "
+           "random_state=random_state), so that the start sees the 5 heavy points as the 1000 rows they stand for.")
+    order, reference_order = np.lexsort(mu.T), np.lexsort(means.T)
+    check_close(function, mu[order], means[reference_order], inputs, rtol=0, atol=0.05,
+                what="the means (sorted) from the k-means start, compared with GaussianMixture on the repeated rows",
+                why=why)
+    check_close(function, np.array(history[-1]), np.array(lower_bound), inputs, rtol=0, atol=1e-3,
+                what="the final mean log-likelihood from the k-means start", why=why)
+
+
 def em(function) -> None:
     """Check ``function(X, k, sample_weight, tol, max_iter, reg_covar, init, random_state=...)``.
 
@@ -528,13 +557,16 @@ def em(function) -> None:
     GaussianMixture started at ``init`` on the rows repeated count times (the same log-likelihoods, the same number
     of steps, the same parameters, the M-step after the last E-step). From its own k-means start, with a
     cluster of identical points (which needs reg_covar), the result must be reproducible for a random_state, never
-    decrease the log-likelihood and agree with GaussianMixture (means within 0.05, log-likelihood within 1e-3).
+    decrease the log-likelihood and agree with GaussianMixture (means within 0.05, log-likelihood within 1e-3); with
+    a few heavy points, the k-means start must use the weights (the same result as GaussianMixture on the rows
+    repeated count times).
     """
     __tracebackhide__ = True
     X, counts, repeated, init = _em_data()
     _check_one_step(function, X, counts, repeated, init)
     _check_far_point(function, X, counts, init)
     _check_run(function, X, counts, repeated, init)
+    _check_weighted_start(function)
     data, _ = make_blobs(n_samples=600, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
                          random_state=3)
     data = np.vstack([data, np.full((30, 2), [12.0, 12.0])])  # a cluster of identical points: it needs reg_covar
@@ -551,7 +583,7 @@ def em(function) -> None:
                 why="E-step: responsibilities normalised per point; M-step: weighted means, covariances, weights.")
     check_close(function, np.array(history[-1]), np.array(lower_bound), inputs, rtol=0, atol=1e-3,
                 what="the final mean log-likelihood, compared with scikit-learn's GaussianMixture")
-    passed(function, 13)
+    passed(function, 15)
 
 
 @answer

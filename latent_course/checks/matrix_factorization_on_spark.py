@@ -58,8 +58,12 @@ def _objective_reference(values, ixs, Q, P, reg_lambda):
 def _objective_mistakes(values, ixs, Q, P, reg_lambda):
     """What the usual mistakes return, each with its hint."""
     errors = values - np.einsum("nk,kn->n", Q[ixs[0]], P[:, ixs[1]])
-    weighted = (np.bincount(ixs[0], minlength=Q.shape[0]) @ np.sum(Q**2, axis=1)
-                + np.bincount(ixs[1], minlength=P.shape[1]) @ np.sum(P**2, axis=0))
+    N, D = Q.shape[0], P.shape[1]
+    users = np.bincount(ixs[0], minlength=N) @ np.sum(Q**2, axis=1)
+    items = np.bincount(ixs[1], minlength=D) @ np.sum(P**2, axis=0)
+    weighted = users + items
+    swapped = (np.bincount(ixs[1], minlength=max(N, D))[:N] @ np.sum(Q**2, axis=1)
+               + np.bincount(ixs[0], minlength=max(N, D))[:D] @ np.sum(P**2, axis=0))
     return [
         ("that is the unweighted penalty; ALS-WR multiplies each user's squared norm by its number of entries "
          "in ixs (and each item's by its own), e.g. with np.bincount.",
@@ -67,6 +71,16 @@ def _objective_mistakes(values, ixs, Q, P, reg_lambda):
         ("the penalty is missing.", errors @ errors),
         ("the objective sums the squared errors; it does not average them.",
          np.mean(errors**2) + reg_lambda * weighted),
+        ("the items' penalty is missing: add reg_lambda * sum_x m_x ||P[:, x]||^2, m_x the number of entries of "
+         "item x (ixs[1]).", errors @ errors + reg_lambda * users),
+        ("the users' penalty is missing: add reg_lambda * sum_i n_i ||Q[i]||^2, n_i the number of entries of "
+         "user i (ixs[0]).", errors @ errors + reg_lambda * items),
+        ("the counts are swapped: user i's squared norm ||Q[i]||^2 is weighted by n_i, its count in ixs[0] (the "
+         "rows), item x's ||P[:, x]||^2 by m_x, its count in ixs[1] (the columns).",
+         errors @ errors + reg_lambda * swapped),
+        ("the penalty is counted twice (or the errors halved): the objective is sum of squared errors + reg_lambda "
+         "* (sum_i n_i ||Q[i]||^2 + sum_x m_x ||P[:, x]||^2), each term once.",
+         errors @ errors + 2 * reg_lambda * weighted),
     ]
 
 
@@ -80,12 +94,13 @@ def _objective_hint(result, mistakes):
 
 
 def als_wr_objective(function) -> None:
-    """Check ``function(values, ixs, Q, P, reg_lambda)`` against a loop over the entries, on a problem where some
-    users and items have no entries, others several (so the weighted and the plain penalty differ)."""
+    """Check ``function(values, ixs, Q, P, reg_lambda)`` against a loop over the entries, on three problems (more
+    users than items, and fewer) where some users and items have no entries, others several (so the weighted and
+    the plain penalty differ, and so do the users' and the items' counts). Each usual mistake gets its own hint."""
     __tracebackhide__ = True
     rng = case_rng(7)
     n_cases = 0
-    for N, D, k, n, reg_lambda in [(6, 5, 2, 14, 0.3), (9, 4, 3, 20, 2.0)]:
+    for N, D, k, n, reg_lambda in [(6, 5, 2, 14, 0.3), (9, 4, 3, 20, 2.0), (4, 7, 3, 25, 0.05)]:
         rows = rng.integers(0, N - 1, size=n)  # the last user has no entries
         columns = rng.integers(0, D, size=n)
         Q, P = rng.normal(size=(N, k)), rng.normal(size=(k, D))

@@ -74,6 +74,10 @@ def _mean_mistakes(pi, mu):
     ]
 
 
+_ROWVAR_HINT = ("np.cov(mu, ...) treats each row as a variable and each column as an observation: the means are the "
+                "rows of mu, so pass rowvar=False (np.cov(mu, rowvar=False, aweights=pi, bias=True)).")
+
+
 @answer
 def _covariance_mistakes(pi, mu, sigma):
     """What the usual mistakes return, each with its hint."""
@@ -98,6 +102,7 @@ def _covariance_mistakes(pi, mu, sigma):
          within + (np.cov(mu, rowvar=False, aweights=pi).reshape(D, D) if K > 1 and np.sum(pi**2) < 1 else between)),
         ("the spread of the means is weighted by pi_k^2; weight each outer product by pi_k once.",
          within + np.einsum("k,ki,kj->ij", pi**2, mu - mean, mu - mean)),
+        (_ROWVAR_HINT, within + np.cov(mu, aweights=pi, bias=True) if K == D > 1 else between),
     ]
 
 
@@ -136,7 +141,8 @@ def mixture_covariance(function) -> None:
     n_cases = 0
     for pi, mu, sigma in _cases():
         inputs = {"pi": pi, "mu": mu, "sigma": sigma}
-        result = call(function, **inputs)
+        # np.cov(mu, aweights=pi) without rowvar=False: "incompatible numbers of samples and aweights" when K != D
+        result = call(function, on_error={RuntimeError: _ROWVAR_HINT}, **inputs)
         check_close(function, result, _reference_covariance(pi, mu, sigma), inputs, what="the mixture covariance",
                     why=_first_match(result, _covariance_mistakes(pi, mu, sigma)))
         n_cases += 1

@@ -130,7 +130,8 @@ def initialize_Q_P(function) -> None:
 
     'random': entries uniform in [0, 1), the same for the same random_state and different for another. 'svd':
     Q @ P must be the best rank-k approximation of the matrix, whose squared error is the sum of the discarded
-    squared singular values (computed here with NumPy's dense SVD), and the singular values must be split evenly,
+    squared singular values (computed here with NumPy's dense SVD), the same for the same random_state (svds
+    started from v0 drawn from the generator), and the singular values must be split evenly,
     Q = U_k S_k^(1/2), P = S_k^(1/2) V_k^T: column j of Q and row j of P have the same norm.
     """
     __tracebackhide__ = True
@@ -154,6 +155,11 @@ def initialize_Q_P(function) -> None:
         fail(function, "random_state=0 and random_state=1 gave the same factors; use the random_state.", inputs)
     svd_inputs = {**inputs, "init": "svd"}
     Q, P = factors(**svd_inputs)
+    Q_again, P_again = factors(**svd_inputs)
+    if not (np.array_equal(Q, Q_again) and np.array_equal(P, P_again)):
+        fail(function, "two calls with init='svd' and the same random_state gave different factors: svds starts "
+                       "from a random vector of its own unless it is given one. Pass v0 drawn from the generator, "
+                       "svds(..., v0=rng.uniform(-1, 1, size=min(N, D))), as the task says.", svd_inputs)
     error = np.linalg.norm(matrix.toarray() - Q.astype(float) @ P.astype(float)) ** 2
     check_close(function, np.array(error), np.array(_best_rank_error(matrix, k)), svd_inputs, rtol=1e-6,
                 what="||M - Q P||^2 with init='svd' (compared with the sum of the discarded squared singular values)",
@@ -163,7 +169,7 @@ def initialize_Q_P(function) -> None:
         fail(function, f"with init='svd' the factors are unbalanced: the columns of Q have norms "
                        f"{np.round(np.sort(Q_norms), 3)}, the rows of P {np.round(np.sort(P_norms), 3)}.\n"
                        "Split the singular values evenly, Q = U_k sqrt(S_k), P = sqrt(S_k) V_k^T (both norms are "
-                       "then sqrt(s_j)); with Q = U_k S_k, P = V_k^T the steps of SGD (task 5) diverge.", svd_inputs)
+                       "then sqrt(s_j)); with Q = U_k S_k, P = V_k^T SGD (task 5) can diverge.", svd_inputs)
     passed(function, 5)
 
 
@@ -373,6 +379,37 @@ def _check_start(function, inputs, what, unit):
     return Q, P
 
 
+@answer
+def _first_iteration_objectives(M, Q, P, train_idx, reg_lambda):
+    """The objective L after one ALS iteration from (Q, P): Q updated first, then P (the task's order), and P
+    first, then Q (the mistake behind a hint). Each half-step is scikit-learn's Ridge, row by row."""
+    M = sp.csr_matrix(M)
+    train_values = np.asarray(M[train_idx]).ravel()
+    Q_first = _ridge_rows(M, np.asarray(P, float).T, reg_lambda)
+    P_after = _ridge_rows(M.T.tocsr(), Q_first, reg_lambda).T
+    P_first = _ridge_rows(M.T.tocsr(), np.asarray(Q, float), reg_lambda).T
+    Q_after = _ridge_rows(M, P_first.T, reg_lambda)
+    return tuple(_sse(Q1, P1, train_idx, train_values) + _penalty(Q1, P1, reg_lambda)
+                 for Q1, P1 in [(Q_first, P_after), (Q_after, P_first)])
+
+
+def _check_update_order(function, base, start):
+    """After one iteration from the initial factors, the training loss must be that of Q updated, then P."""
+    __tracebackhide__ = True
+    inputs = {**base, "max_steps": 2, "patience": 5}
+    result = check_tuple(function, call(function, **inputs), _TRAINING_RESULT, inputs)
+    train = np.asarray(result[3], dtype=float)
+    if train.size < 2:
+        return  # the training checks below say what is missing
+    with if_stored():
+        right, p_first = _first_iteration_objectives(base["M"], start[0], start[1], tuple(base["non_zero_idx"].T),
+                                                     base["reg_lambda"])
+        if np.isclose(train[1], p_first, rtol=1e-5) and not np.isclose(train[1], right, rtol=1e-5):
+            fail(function, f"after the first iteration the training loss is {train[1]:.6g}, the loss of updating P "
+                           f"first, then Q; updating Q first, then P (the task's order) gives {right:.6g}.\n"
+                           "Each iteration updates Q from P, then P from the new Q.", inputs)
+
+
 def latent_factor_alternating_optimization(function) -> None:
     """Check the training loop ``function(M, non_zero_idx, k, val_idx, val_values, reg_lambda, max_steps, init,
     log_every, patience, eval_every)`` on small problems.
@@ -395,6 +432,7 @@ def latent_factor_alternating_optimization(function) -> None:
         fail(function, "random_state=0 and random_state=1 gave the same initial factors; pass random_state on to "
                        "initialize_Q_P.", base)
     _check_start(function, {**base, "init": "svd"}, "max_steps", "iteration")
+    _check_update_order(function, base, start)
     train_idx = tuple(non_zero_idx.T)
     train_values = np.asarray(M[train_idx]).ravel()
     for patience, eval_every, log_every in [(3, 1, 0), (2, 2, 4)]:
