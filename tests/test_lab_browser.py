@@ -108,13 +108,22 @@ def _solve(browser, lab, body: str, screenshot: str):
     page.keyboard.press("Control+a")
     page.keyboard.insert_text("\n".join([*lines, f"    {body}"]))
     page.keyboard.press("Escape")
-    # Run every cell from the first down to the task's, by keys (a menu click can be lost on a loaded machine):
-    # Shift+Enter runs the active cell and moves to the next one.
-    page.locator(".jp-Cell").first.locator(".jp-InputPrompt").click()
-    for _ in range(position):
-        page.keyboard.press("Shift+Enter")
-    page.keyboard.press("Shift+Enter")  # the task's cell ...
-    page.keyboard.press("Shift+Enter")  # ... and its self-check
+    # Run the code cells from the first down to the task's check one by one, each to its end (its prompt shows a new
+    # execution count): on a loaded machine a menu click or a key press can be lost, and then a cell never runs.
+    code_cells = page.locator(".jp-CodeCell")
+    for index in range(sum(kind == "code" for kind, _ in cells[:position + 2])):
+        prompt = code_cells.nth(index).locator(".jp-InputPrompt")
+        before = prompt.inner_text().strip()
+        for attempt in range(3):
+            prompt.click()
+            page.keyboard.press("Control+Enter")
+            try:
+                expect(prompt).to_have_text(re.compile(rf"^(?!{re.escape(before)}$)\[\d+\]:?$"),
+                                            timeout=TIMEOUT_MS // 3)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
     check = page.locator(".jp-CodeCell", has_text="checks.mixture_mean(mixture_mean)")
     expect(check.locator(".jp-OutputArea-output")).to_have_count(1, timeout=TIMEOUT_MS)
     check.scroll_into_view_if_needed()
