@@ -360,10 +360,10 @@ print(f"converged_after = {converged_after}")
 start_rmse, best_rmse = np.sqrt(np.array([val_losses[0], min(val_losses)]) / len(val_values))
 mean_only_rmse = np.sqrt(np.mean(val_shifted**2))  # predicting every user's mean
 few_ratings = np.mean(np.diff(M_shifted.indptr) < 100)
-assert 24 < start_rmse < 26  # checks: random-init-prediction
-assert np.all(np.diff(train_losses) < 0) and train_losses[1] / train_losses[-1] > 5  # checks: original-setting-overfits
-assert train_losses[0] / train_losses[1] > 1000  # checks: random-init-prediction
-assert best_rmse > 1.5 * mean_only_rmse and few_ratings > 0.85  # checks: original-setting-overfits
+assert 24 < start_rmse < 26
+assert np.all(np.diff(train_losses) < 0) and train_losses[1] / train_losses[-1] > 5
+assert train_losses[0] / train_losses[1] > 1000
+assert best_rmse > 1.5 * mean_only_rmse and few_ratings > 0.85
 print(f"validation RMSE {start_rmse:.1f} at the random start, at best {best_rmse:.2f}, against {mean_only_rmse:.2f} "
       f"for the users' means; {few_ratings:.0%} of the users have fewer than 100 ratings")
 
@@ -456,7 +456,7 @@ als = latent_factor_alternating_optimization(M_shifted, non_zero_idx, best_k, va
 sgd = latent_factor_sgd(M_shifted, best_k, val_idx, val_shifted, best_lambda)
 print(f"SGD: {len(sgd[2])} epochs, best validation RMSE {np.sqrt(min(sgd[2]) / len(val_values)):.4f}")
 als_best, sgd_best = (np.sqrt(min(result[2]) / len(val_values)) for result in (als, sgd))
-assert abs(als_best - sgd_best) < 0.05  # checks: als-sgd-similar
+assert abs(als_best - sgd_best) < 0.05
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
 for name, result in [("ALS (per iteration)", als), ("SGD (per epoch)", sgd)]:
@@ -660,10 +660,10 @@ for name, value in sorted(ladder.items(), key=lambda item: -item[1]):
 # %%
 by_kind = {name.split(" with")[0]: star_rmse(model.predict(test_idx)) for name, model in biased.items()}
 plain_rmse = ladder[f"plain ALS, k = {best_k}, lambda = {best_lambda:g}"]
-assert best_k == 5 and all(model.Q.shape[1] == 4 for model in biased.values())  # checks: als-wr-biases
+assert best_k == 5 and all(model.Q.shape[1] == 4 for model in biased.values())
 np.testing.assert_allclose([plain_rmse, by_kind["ALS"], by_kind["ALS-WR"], ladder["noise floor (true model)"]],
-                           [0.952, 0.947, 0.946, 0.810], atol=0.001)  # checks: als-wr-biases
-assert all(ladder[name] < ladder[plain] for name in biased), "the biased models should beat plain ALS"  # checks: als-wr-biases
+                           [0.952, 0.947, 0.946, 0.810], atol=0.001)
+assert all(ladder[name] < ladder[plain] for name in biased), "the biased models should beat plain ALS"
 
 # %% [markdown]
 # What each step buys on this data: the biases are worth about 0.005 stars over plain ALS on user-mean-shifted

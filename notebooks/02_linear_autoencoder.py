@@ -191,8 +191,8 @@ for name, data in [("in_subspace", in_subspace), ("full_rank", full_rank)]:
     W1, W2, losses = train_autoencoder(data, K_synthetic, max_iter=5000)
     rank = np.linalg.matrix_rank(data @ W1 @ W2)
     relative_error = losses[-1] / np.mean(np.sum(data**2, axis=1))
-    assert rank <= K_synthetic  # checks: rank-bound
-    assert (relative_error < 1e-12) == (np.linalg.matrix_rank(data) <= K_synthetic)  # checks: perfect-reconstruction
+    assert rank <= K_synthetic
+    assert (relative_error < 1e-12) == (np.linalg.matrix_rank(data) <= K_synthetic)
     print(f"{name:11s}: rank of X = {np.linalg.matrix_rank(data):2d}, rank of X W1 W2 = {rank}, "
           f"relative error {'below 1e-12' if relative_error < 1e-12 else f'{relative_error:.3f}'}")
 
@@ -219,9 +219,9 @@ autoencoders = {}
 for K in code_sizes:
     W1, W2, losses = train_autoencoder(centred, K)
     components, pca_error = pca(digits, K)
-    np.testing.assert_allclose(pca_error, np.sum(singular_values[K:] ** 2) / N, rtol=1e-10)  # checks: eckart-young
-    np.testing.assert_allclose(losses[-1], pca_error, rtol=0.01)  # checks: autoencoder-reaches-pca
-    assert np.all(np.diff(losses) <= 0)  # checks: curvature-bound
+    np.testing.assert_allclose(pca_error, np.sum(singular_values[K:] ** 2) / N, rtol=1e-10)
+    np.testing.assert_allclose(losses[-1], pca_error, rtol=0.01)
+    assert np.all(np.diff(losses) <= 0)
     autoencoders[K] = W1, W2, components
     print(f"K = {K:2d}: PCA error {pca_error:.3f} = sum of discarded s_i^2 / N; autoencoder loss within 1 % of it")
 
@@ -237,17 +237,17 @@ for K in code_sizes:
 K = 8
 W1, W2, components = autoencoders[K]
 angles = np.degrees(subspace_angles(W2.T, components.T))
-assert angles.max() < 1.0, angles  # checks: gradient-descent-convergence
+assert angles.max() < 1.0, angles
 print(f"K = {K}: the largest principal angle between rows of W2 and the principal directions is below 1 degree")
 
 A = np.random.default_rng(1).normal(size=(K, K))
 W1_other, W2_other = W1 @ A, np.linalg.solve(A, W2)
-np.testing.assert_allclose(centred @ W1_other @ W2_other, centred @ W1 @ W2, atol=1e-8)  # checks: weights-not-unique
+np.testing.assert_allclose(centred @ W1_other @ W2_other, centred @ W1 @ W2, atol=1e-8)
 print(f"W1 A and A^-1 W2 give the same reconstructions; |W2| = {np.linalg.norm(W2):.2f}, "
       f"|A^-1 W2| = {np.linalg.norm(W2_other):.2f}")
-np.testing.assert_allclose(W1.T @ W1, W2 @ W2.T, atol=0.01)  # checks: balance-conserved
-np.testing.assert_allclose(W2 @ W2.T, np.eye(K), atol=0.05)  # checks: balanced-minimum
-np.testing.assert_allclose(W1, W2.T, atol=0.05)  # checks: balanced-minimum
+np.testing.assert_allclose(W1.T @ W1, W2 @ W2.T, atol=0.01)
+np.testing.assert_allclose(W2 @ W2.T, np.eye(K), atol=0.05)
+np.testing.assert_allclose(W1, W2.T, atol=0.05)
 print("balanced: W1^T W1 = W2 W2^T within 0.01; rows of W2 orthonormal and W1 = W2^T, both within 0.05")
 
 # %% [markdown]
@@ -269,7 +269,7 @@ _, _, losses_raw = train_autoencoder(digits, K)
 _, error_uncentred = pca(digits, K, center=False)
 _, error_centred = pca(digits, K, center=True)
 np.testing.assert_allclose(losses_raw[-1], error_uncentred, rtol=0.01)
-assert error_uncentred >= error_centred  # checks: uncentred-error-never-smaller
+assert error_uncentred >= error_centred
 print(f"K = {K}: autoencoder on raw pixels {losses_raw[-1]:.3f} ~ uncentred SVD {error_uncentred:.3f} "
       f"> centred PCA {error_centred:.3f}")
 

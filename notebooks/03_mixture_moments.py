@@ -160,7 +160,7 @@ se_cov = products.std(axis=0) / np.sqrt(n)
 
 z_mean = np.abs(mc_mean - mean) / se_mean
 z_cov = np.abs(mc_cov - cov) / se_cov
-assert np.all(z_mean < 4) and np.all(z_cov < 4), (z_mean, z_cov)  # checks: mixture-mean, mixture-covariance
+assert np.all(z_mean < 4) and np.all(z_cov < 4), (z_mean, z_cov)
 print("Monte Carlo mean       =", mc_mean.round(2))
 print("Monte Carlo covariance =", mc_cov.round(2).tolist())
 print("every estimate lies within 4 standard errors of the closed form")
@@ -172,7 +172,7 @@ print("every estimate lies within 4 standard errors of the closed form")
 # %%
 z_sum_of_means = np.abs(mc_mean - mu.sum(axis=0)) / se_mean
 z_within_only = np.abs(mc_cov - np.einsum("k,kij->ij", pi, sigma)) / se_cov
-assert z_sum_of_means.min() > 100 and z_within_only.max() > 100  # checks: wrong-formula-margin
+assert z_sum_of_means.min() > 100 and z_within_only.max() > 100
 print(f"sum of the means: {z_sum_of_means.min():.0f} or more standard errors off; "
       f"within part alone: up to {z_within_only.max():.0f}")
 
@@ -187,11 +187,11 @@ print(f"sum of the means: {z_sum_of_means.min():.0f} or more standard errors off
 # %%
 within = np.einsum("k,kij->ij", pi, sigma)
 between = np.cov(mu, rowvar=False, aweights=pi, bias=True)
-np.testing.assert_allclose(within + between, cov, rtol=1e-12)  # checks: mixture-covariance
+np.testing.assert_allclose(within + between, cov, rtol=1e-12)
 print("within  =", within.round(3).tolist())
 print("between =", between.round(3).tolist())
 share = np.trace(between) / np.trace(cov)
-assert 0.74 < share < 0.76, share  # checks: between-share
+assert 0.74 < share < 0.76, share
 print(f"share of the total variance between components: {share:.1%}")
 
 # %% [markdown]
@@ -234,7 +234,7 @@ at_samples, at_point = [
         for w, m, s, inverse in zip(pi, mu, sigma, inverses))
     for x in (samples, point[None])]
 lower = np.mean(at_samples < at_point[0])
-assert 100 < near < 1000 and 3.7 < mahalanobis.min() < 3.9 and lower < 1e-3  # checks: sum-of-means-low-density
+assert 100 < near < 1000 and 3.7 < mahalanobis.min() < 3.9 and lower < 1e-3
 print(f"{near} samples within distance 1 of (5, 6); Mahalanobis distances {mahalanobis.round(1)}; "
       f"{lower:.2%} of the samples lie at lower density")
 

@@ -186,7 +186,7 @@ def mixture_cdf(t, mixture):
 
 ks_statistic = stats.kstest(z, mixture_cdf, args=(mixture_z,)).statistic
 critical_value = stats.kstwo.ppf(0.99, n)
-assert ks_statistic < critical_value, (ks_statistic, critical_value)  # checks: sum-of-mixtures, product-weights
+assert ks_statistic < critical_value, (ks_statistic, critical_value)
 print(f"Kolmogorov-Smirnov statistic below its 1 % critical value {critical_value:.5f}")
 
 # %%
@@ -213,8 +213,8 @@ plt.show()
 moments = load_topic("03_mixture_moments")
 mean_z = moments.mixture_mean(*mixture_z[:2])
 cov_z = moments.mixture_covariance(*mixture_z)
-np.testing.assert_allclose(mean_z, moments.mixture_mean(*mixture_x[:2]) + moments.mixture_mean(*mixture_y[:2]))  # checks: sum-moments-consistency
-np.testing.assert_allclose(cov_z, moments.mixture_covariance(*mixture_x) + moments.mixture_covariance(*mixture_y))  # checks: sum-moments-consistency
+np.testing.assert_allclose(mean_z, moments.mixture_mean(*mixture_x[:2]) + moments.mixture_mean(*mixture_y[:2]))
+np.testing.assert_allclose(cov_z, moments.mixture_covariance(*mixture_x) + moments.mixture_covariance(*mixture_y))
 assert abs(z.mean() - mean_z[0]) < 4 * z.std() / np.sqrt(n)
 assert abs(z.var() - cov_z[0, 0]) < 4 * ((z - z.mean()) ** 2).std() / np.sqrt(n)
 print(f"E[z] = E[x] + E[y] = {mean_z[0]:.2f},  Var[z] = Var[x] + Var[y] = {cov_z[0, 0]:.2f}")
@@ -253,7 +253,7 @@ plt.show()
 # %%
 interior = density[1:-1]
 n_modes = int(np.sum((interior > density[:-2]) & (interior > density[2:])))
-assert n_modes == 3, n_modes  # checks: coinciding-means-modes, sum-not-gaussian
+assert n_modes == 3, n_modes
 print(f"the density of z has {n_modes} modes")
 
 # %% [markdown]
@@ -273,7 +273,7 @@ parameters = np.column_stack([repeated.means, repeated.covariances.reshape(len(r
 distinct, which = np.unique(parameters.round(12), axis=0, return_inverse=True)
 merged = Mixture(np.bincount(which.ravel(), weights=repeated.weights), distinct[:, :1], distinct[:, 1:, None])
 points = np.linspace(-2, 3, 11)[:, None]
-np.testing.assert_allclose(mixture_log_density(points, merged), mixture_log_density(points, repeated))  # checks: coinciding-components
+np.testing.assert_allclose(mixture_log_density(points, merged), mixture_log_density(points, repeated))
 print(f"{len(repeated.weights)} components, {len(merged.weights)} distinct; merged weights {merged.weights}")
 
 # %% [markdown]

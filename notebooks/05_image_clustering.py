@@ -158,8 +158,8 @@ plt.show()
 start, _ = kmeans_plusplus(colours, K_COLOURS, sample_weight=counts, random_state=0)
 centres_pixels, labels_pixels = kmeans(pixels, K_COLOURS, init=start)
 centres_colours, labels_colours = kmeans(colours, K_COLOURS, sample_weight=counts, init=start)
-np.testing.assert_allclose(centres_colours, centres_pixels, rtol=1e-10)  # checks: weighted-colours-exact
-assert np.array_equal(labels_colours[pixel_colour], labels_pixels)  # checks: weighted-colours-exact
+np.testing.assert_allclose(centres_colours, centres_pixels, rtol=1e-10)
+assert np.array_equal(labels_colours[pixel_colour], labels_pixels)
 print(f"same centres and the same label for every pixel, from {len(pixels):,} pixels or {len(colours):,} colours")
 
 # %% [markdown]
@@ -306,7 +306,7 @@ print("mixing proportions:", pi.round(3))
 log_likelihoods_from_kmeans = log_likelihoods
 nearest_mean = ((colours[:, None, :] - mu) ** 2).sum(axis=2).argmin(axis=1)
 claimed = counts[colour_component != nearest_mean].sum() / counts.sum()
-assert claimed > 0  # checks: broad-component-claims
+assert claimed > 0
 print(f"{claimed:.1%} of the pixels belong to a component whose mean is not the nearest one")
 
 # %%
@@ -315,7 +315,7 @@ ax.plot(np.arange(1, len(log_likelihoods) + 1), log_likelihoods, marker=".")
 ax.set(xlabel="EM step", ylabel="mean log-likelihood per pixel", title="EM's log-likelihood, step by step")
 plt.show()
 # With the ridge in the M-step, monotonicity is not a theorem: this documents what happened in this run.
-assert np.all(np.diff(log_likelihoods) >= -1e-9)  # checks: em-ridge-monotone
+assert np.all(np.diff(log_likelihoods) >= -1e-9)
 print(f"EM stopped after {len(log_likelihoods)} steps at a mean log-likelihood of {log_likelihoods[-1]:.3f}")
 
 # %% [markdown]
@@ -383,7 +383,7 @@ start, _ = kmeans_plusplus(colours, 16, sample_weight=counts, random_state=0)
 centres, colour_label = kmeans(colours, 16, sample_weight=counts, init=start)
 ours = counts @ ((colours - centres[colour_label]) ** 2).sum(axis=1)
 reference = KMeans(16, init=start, n_init=1, max_iter=300, tol=0).fit(colours, sample_weight=counts)
-np.testing.assert_allclose(ours, reference.inertia_, rtol=1e-6)  # checks: kmeans-inertia
+np.testing.assert_allclose(ours, reference.inertia_, rtol=1e-6)
 print(f"k-means, k = 16: our inertia equals scikit-learn's to 1e-6 ({ours:.6g})")
 
 # %%
@@ -392,8 +392,8 @@ pi, mu, sigma, log_likelihoods = em(colours, K_COLOURS, sample_weight=counts, in
 reference = GaussianMixture(K_COLOURS, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=500,
                             weights_init=start_pi, means_init=start_mu, precisions_init=np.linalg.inv(start_sigma))
 reference.fit(pixels)
-np.testing.assert_allclose(log_likelihoods[-1], reference.lower_bound_, rtol=1e-6)  # checks: gmm-log-likelihood
-np.testing.assert_allclose(mu, reference.means_, rtol=1e-6)  # checks: em-steps
+np.testing.assert_allclose(log_likelihoods[-1], reference.lower_bound_, rtol=1e-6)
+np.testing.assert_allclose(mu, reference.means_, rtol=1e-6)
 assert len(log_likelihoods) == reference.n_iter_
 np.testing.assert_allclose(log_likelihoods, log_likelihoods_from_kmeans[1:], rtol=1e-10)
 print(f"started one step in: {len(log_likelihoods)} steps, one fewer than the {len(log_likelihoods_from_kmeans)} "

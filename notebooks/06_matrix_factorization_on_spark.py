@@ -201,7 +201,7 @@ results = {"the course's ALS-WR": star_rmse(test_idx, test_values, Q_ours, P_our
            "Spark's ALS": star_rmse(test_idx, test_values, Q_spark, P_spark)}
 for engine, value in results.items():
     print(f"{engine:<20} test RMSE {value:.3f}")
-assert abs(results["Spark's ALS"] - results["the course's ALS-WR"]) < 0.005  # checks: engines-compared
+assert abs(results["Spark's ALS"] - results["the course's ALS-WR"]) < 0.005
 print("the two test RMSEs agree within 0.005")
 
 # %% [markdown]
@@ -263,14 +263,14 @@ counts = (np.maximum(np.diff(M_shifted.indptr), 1), np.maximum(np.bincount(train
 ours, theirs = objective(Q_ours, P_ours), objective(Q_spark, P_spark)
 after = objective(*one_more_sweep(Q_spark, P_spark, counts))
 print(f"objective of Spark's factors / of the course's: {theirs / ours:.3f}")
-np.testing.assert_allclose(theirs, ours, rtol=0.01)  # checks: spark-objective, engines-compared
-assert 0 <= theirs - after < 1e-3 * theirs  # checks: spark-objective, engines-compared
+np.testing.assert_allclose(theirs, ours, rtol=0.01)
+assert 0 <= theirs - after < 1e-3 * theirs
 print("one course sweep from Spark's factors lowers the objective by less than 0.1%")
 # The same sweep with the unweighted penalty lambda optimises another objective: it moves the factors far.
 Q_plain, P_plain = one_more_sweep(Q_spark, P_spark, (1, 1))
 moved = np.linalg.norm(Q_plain - Q_spark) / np.linalg.norm(Q_spark)
 print(f"with the unweighted penalty instead, Spark's factors move by {moved:.0%} (relative norm of the change of Q)")
-assert 0.1 < moved < 0.2  # checks: spark-objective, engines-compared
+assert 0.1 < moved < 0.2
 
 # %% [markdown]
 # ## The same user, both engines

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from latent_course.tools.exercises import MarkerError, exercise_text, generate, render_pair
+from latent_course.tools.solutions import NOTEBOOKS
 
 SOLUTION = textwrap.dedent('''\
     # %% [markdown]
@@ -144,3 +145,9 @@ def test_cells_tagged_solution_only_are_left_out_of_the_exercise():
     exercise = exercise_text(solution)
     assert "fast_double" not in exercise and "Going further" not in exercise
     assert render_pair(exercise) == render_pair(exercise_text(SOLUTION))
+
+
+def test_students_see_no_check_labels():
+    exercise = exercise_text("# %%\nassert 1 + 1 == 2  # checks: arithmetic\nx = 1\n")
+    assert "checks:" not in exercise and "assert 1 + 1 == 2\n" in exercise
+    assert not [path.name for path in NOTEBOOKS.glob("*.py") if "# checks:" in path.read_text(encoding="utf-8")]

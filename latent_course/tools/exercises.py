@@ -42,6 +42,7 @@ LOOKS_LIKE_MARKER = re.compile(r"(?<![a-z])(begin|end)[\s_-]*solution", re.IGNOR
 ODD_LINE_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 DEFAULT_TODO = "write your code here."
 ANSWER_STUB = "# *Your answer here.*"
+CHECK_LABEL = re.compile(r"\s*#\s*checks:.*$")
 SOLUTION_ONLY = "solution-only"
 SOLUTION_ONLY_TAG = re.compile(r"\btags=\[[^\]]*[\"']solution-only[\"']")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -153,10 +154,20 @@ def exercise_text(text: str, filename: str = "<solution>") -> str:
     while skipping and out and not out[-1].strip():  # the blank lines that separated the left-out last cell
         out.pop()
         origin.pop()
+    _strip_check_labels(out, cells)
     _check_code_cells(out, origin, cells, filename)
     exercise = "\n".join(out) + "\n"
     _check_same_cells(text, exercise, filename)
     return exercise
+
+
+def _strip_check_labels(lines: list[str], cells: list[tuple[str | None, int]]) -> None:
+    """Drop the ``# checks: label`` comments from the code cells: they tie a solved notebook's assertion to its claim
+    in the notes, for maintainers; students need not see them."""
+    ends = [start for _, start in cells[1:]] + [len(lines)]
+    for (cell_type, start), end in zip(cells, ends, strict=True):
+        if cell_type == "code":
+            lines[start + 1:end] = [CHECK_LABEL.sub("", line) for line in lines[start + 1:end]]
 
 
 def _check_same_cells(solution: str, exercise: str, filename: str):
