@@ -48,6 +48,24 @@ def _entry(topic: str) -> dict:
         raise KeyError(f"{topic!r} is not a topic of the course (topics: {', '.join(topics())})") from None
 
 
+def resolve(name: str) -> str:
+    """The course topic named by `name`: its full name (``03_mixture_moments``) or its number (``03``, ``3``).
+
+    Raises
+    ------
+    ValueError
+        If `name` names no topic of the course; the message lists them.
+    """
+    names = topics()
+    if name in names:
+        return name
+    matches = [topic for topic in names if isinstance(name, str) and name.isdigit()
+               and topic.split("_", 1)[0] == f"{int(name):02d}"]
+    if len(matches) != 1:
+        raise ValueError(f"{name!r} is not a topic of the course (topics: {', '.join(names)})")
+    return matches[0]
+
+
 def tasks(topic: str) -> tuple[str, ...]:
     """The task names of `topic`, in the order their self-check cells appear in its notebook.
 

@@ -214,9 +214,11 @@ def test_a_long_status_is_cut_after_a_whole_word():
     assert hint.startswith(shown[:-3]) and hint[len(shown) - 3] == " ", row  # the last word shown is whole
 
 
-def test_summary_names_a_wrong_topic():
-    with pytest.raises(ValueError, match=r"'3' is not a topic of the course \(topics: 01_"):
-        checks.summary("3", {})
+def test_summary_takes_a_topics_number_and_names_a_wrong_topic(capsys):
+    checks.summary("03", {})
+    assert "mixture_mean" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"'99' is not a topic of the course \(topics: 01_"):
+        checks.summary("99", {})
     with pytest.raises(TypeError, match="topic should be"):
         checks.summary(globals())
 

@@ -13,11 +13,10 @@ from latent_course.tools.workspace import (
     format_status,
     main_status,
     main_update,
-    resolve_topic,
     status,
     update,
 )
-from latent_course.topics import topics
+from latent_course.topics import resolve, topics
 
 TOPIC = "03_mixture_moments"
 NOW = datetime.datetime(2026, 3, 14, 9, 26, 53)
@@ -126,9 +125,9 @@ def test_update_with_nothing_written_and_for_a_missing_topic(tmp_path, course):
 
 
 def test_topics_are_named_by_number_or_name():
-    assert resolve_topic("3") == resolve_topic("03") == resolve_topic(TOPIC) == TOPIC
-    with pytest.raises(ValueError, match="topic '99' is not a topic of the course"):
-        resolve_topic("99")
+    assert resolve("3") == resolve("03") == resolve(TOPIC) == TOPIC
+    with pytest.raises(ValueError, match="'99' is not a topic of the course"):
+        resolve("99")
 
 
 def test_the_commands_print_for_the_student(tmp_path, capsys):

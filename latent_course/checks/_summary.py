@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..notebook import first_line
-from ..topics import tasks
+from ..topics import resolve, tasks
 from ._framework import CheckFailure, NotImplementedYet
 from ._registry import topic_checks
 
@@ -116,10 +116,8 @@ def summary(topic: str, namespace: dict | None = None) -> None:
     """
     if not isinstance(topic, str):
         raise TypeError(f"topic should be a topic's name such as '03_mixture_moments', got {type(topic).__name__}")
-    try:
-        names = tasks(topic)
-    except KeyError as error:
-        raise ValueError(error.args[0]) from None
+    topic = resolve(topic)  # "03" is "03_mixture_moments"; a ValueError lists the topics
+    names = tasks(topic)
     if namespace is None:
         namespace = inspect.currentframe().f_back.f_globals
     # In a notebook, a function missing from the session is one whose cell has not run (Run All stopped earlier).

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..checks import _answers
 from ..notebook import TOPIC_NAME
+from ..topics import resolve
 from .solutions import NOTEBOOKS, ROOT, SOLUTIONS, load_solution, require_course, solution_topics
 
 __all__ = ["COPIED", "release", "resolve_topics", "strip_answers", "student_makefile", "student_notes",
@@ -43,13 +44,7 @@ def resolve_topics(names: list[str] | None, available: list[str]) -> list[str]:
     """The topics named by `names` (numbers such as ``03`` or full names), in course order; all if None."""
     if not names:
         return list(available)
-    chosen = set()
-    for name in names:
-        matches = [topic for topic in available
-                   if name == topic or (name.isdigit() and topic[:2] == f"{int(name):02d}")]
-        if not matches:
-            raise ValueError(f"{name!r} is not a topic of the course (topics: {', '.join(available)})")
-        chosen.update(matches)
+    chosen = {resolve(name) for name in names}
     return [topic for topic in available if topic in chosen]
 
 

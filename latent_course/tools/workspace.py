@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 from ..notebook import parse_cells, read_cells
-from ..topics import topics
+from ..topics import resolve, topics
 from .solutions import NOTEBOOKS, ROOT
 
-__all__ = ["WORK", "SUFFIXES", "WorkError", "check_work", "copy_new", "status", "update", "resolve_topic", "lab"]
+__all__ = ["WORK", "SUFFIXES", "WorkError", "check_work", "copy_new", "status", "update", "lab"]
 
 WORK = ROOT / "work"
 SUFFIXES = (".ipynb", ".py")
@@ -134,17 +134,6 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def resolve_topic(topic: str) -> str:
-    """The course topic named by `topic`: its full name (``03_mixture_moments``) or its number (``03``, ``3``)."""
-    names = topics()
-    if topic in names:
-        return topic
-    matches = [name for name in names if topic.isdigit() and name.split("_", 1)[0] == f"{int(topic):02d}"]
-    if len(matches) != 1:
-        raise ValueError(f"topic {topic!r} is not a topic of the course (topics: {', '.join(names)})")
-    return matches[0]
-
-
 def _functions(cells) -> dict[str, str]:
     """The top-level functions of a notebook's cells, each as its syntax tree's text (comments and layout aside)."""
     return {node.name: ast.dump(node) for _, tree in parse_cells(cells) if isinstance(tree, ast.Module)
@@ -166,7 +155,7 @@ def update(topic: str, work: Path = WORK, notebooks: Path = NOTEBOOKS,
     ``NN_topic.YYYY-MM-DD.ipynb``/``.py`` and a fresh pair takes its place. Returns the lines to print, which name
     the functions the student wrote (those that differ from the copy they started from) to carry over.
     """
-    topic = resolve_topic(topic)
+    topic = resolve(topic)
     work, notebooks = Path(work), Path(notebooks)
     state = status(work, notebooks)[topic]
     if state == NEW:
