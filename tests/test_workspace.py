@@ -113,12 +113,29 @@ def test_update_keeps_the_students_notebook_under_a_dated_name_and_names_the_fun
     assert "    mixture_mean: its task changed in this version; read it before pasting yours" in lines
 
 
+def test_update_names_a_changed_todo_line_and_the_written_answers_to_carry_over(tmp_path, course):
+    work = tmp_path / "work"
+    copy_new(work, course)
+    fill_in(work)
+    change_upstream(course, "# TODO: weight each component", "# TODO: weight every component")
+    assert "    mixture_mean: its task changed in this version; read it before pasting yours" in update(
+        TOPIC, work, course, now=NOW)
+    other = "05_image_clustering"
+    for suffix in (".ipynb", ".py"):
+        for folder, old, new in ((work, "*Your answer here.*", "Noise with the image's colours."),
+                                 (course, "Explain in one to three sentences", "Explain in two sentences")):
+            path = folder / f"{other}{suffix}"
+            path.write_text(path.read_text().replace(old, new))
+    lines = update(other, work, course, now=NOW)
+    assert lines[-1] == "  carry over your written answers: 'Task 5: what does the sampled image show?'"
+
+
 def test_update_with_nothing_written_and_for_a_missing_topic(tmp_path, course):
     work = tmp_path / "work"
     copy_new(work, course)
     change_upstream(course)
     assert update(TOPIC, work, course, now=NOW)[-1] == \
-        "  you had not changed any function, so there is nothing to carry over"
+        "  you had not changed any function nor written an answer, so there is nothing to carry over"
     for suffix in (".ipynb", ".py"):
         (work / f"{TOPIC}{suffix}").unlink()
     assert update(TOPIC, work, course, now=NOW) == [f"{TOPIC}: copied the exercise into {work}/{TOPIC}.ipynb"]

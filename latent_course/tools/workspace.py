@@ -18,6 +18,8 @@ from pathlib import Path
 
 from ..notebook import parse_cells, read_cells
 from ..topics import resolve, topics
+from ..topics import written as written_questions
+from .gradebook import answer_in
 from .solutions import NOTEBOOKS, ROOT
 
 __all__ = ["WORK", "SUFFIXES", "WorkError", "check_work", "copy_new", "status", "update", "lab"]
@@ -140,6 +142,12 @@ def _functions(cells) -> dict[str, str]:
             for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
+def _function_texts(cells) -> dict[str, str]:
+    """The top-level functions of a notebook's cells as written, comments included (a task's TODO lines)."""
+    return {node.name: ast.get_source_segment(source, node) or "" for source, tree in parse_cells(cells)
+            if isinstance(tree, ast.Module) for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
 def _kept_name(work: Path, topic: str, now: datetime.datetime) -> str:
     for stem in (f"{topic}.{now:%Y-%m-%d}", f"{topic}.{now:%Y-%m-%d-%H%M%S}"):
         if not any((work / f"{stem}{suffix}").exists() for suffix in SUFFIXES):
@@ -165,11 +173,13 @@ def update(topic: str, work: Path = WORK, notebooks: Path = NOTEBOOKS,
         return [f"{topic}: up to date, nothing to do"]
     mine = next(work / f"{topic}{suffix}" for suffix in SUFFIXES if (work / f"{topic}{suffix}").exists())
     base = work / BASE / f"{topic}.py"
-    started_from = _functions(read_cells(base if base.is_file() else notebooks / f"{topic}.py"))
+    base_cells = read_cells(base if base.is_file() else notebooks / f"{topic}.py")
+    started_from, started_texts = _functions(base_cells), _function_texts(base_cells)
     try:
-        written = _functions(read_cells(mine))
+        my_cells = read_cells(mine)
+        written = _functions(my_cells)
     except ValueError:
-        written = None
+        my_cells = written = None
     kept = _kept_name(work, topic, now or datetime.datetime.now())
     for suffix in SUFFIXES:
         if (work / f"{topic}{suffix}").exists():
@@ -182,16 +192,20 @@ def update(topic: str, work: Path = WORK, notebooks: Path = NOTEBOOKS,
              f"  the new version is {_shown(work)}/{topic}.ipynb"]
     if written is None:
         return [*lines, "  (your notebook could not be read, so which functions to carry over is not known)"]
-    fresh = _functions(read_cells(notebooks / f"{topic}.py"))
+    fresh = _function_texts(read_cells(notebooks / f"{topic}.py"))
     yours = [name for name, tree in written.items() if started_from.get(name) != tree]
-    if not yours:
-        return [*lines, "  you had not changed any function, so there is nothing to carry over"]
-    lines.append("  carry over the functions you wrote: " + ", ".join(yours))
+    answers = [question["question"] for question in written_questions(topic) if answer_in(my_cells, question)]
+    if not yours and not answers:
+        return [*lines, "  you had not changed any function nor written an answer, so there is nothing to carry over"]
+    if yours:
+        lines.append("  carry over the functions you wrote: " + ", ".join(yours))
     for name in yours:
-        if name in started_from and name in fresh and fresh[name] != started_from[name]:
+        if name in started_texts and name in fresh and fresh[name] != started_texts[name]:
             lines.append(f"    {name}: its task changed in this version; read it before pasting yours")
-        elif name in started_from and name not in fresh:
+        elif name in started_texts and name not in fresh:
             lines.append(f"    {name}: no longer part of the notebook")
+    if answers:
+        lines.append("  carry over your written answers: " + "; ".join(f"'{question}'" for question in answers))
     return lines
 
 
