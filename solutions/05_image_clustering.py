@@ -69,7 +69,7 @@ print(f"{IMAGE}: {image.shape[0]} x {image.shape[1]} = {len(pixels):,} pixels, {
 #
 # 1. **k-means++ initialisation** (unless `init` gives the starting centres): the first centre is a point drawn with
 #    probability proportional to its weight; every further centre is a point drawn with probability proportional to
-#    $w_i D_i^2$, where $D_i$ is its distance to the nearest centre chosen so far. If all $D_i$ are zero before $k$
+#    $w_i d_i^2$, where $d_i$ is its distance to the nearest centre chosen so far. If all $d_i$ are zero before $k$
 #    centres are chosen, `X` has fewer than $k$ distinct points: raise a `ValueError` that says so. Keep the centres
 #    in the order they are chosen (row $j$ of `mu` starts as the $j$-th centre drawn): the check counts how often each
 #    point is drawn first and second.
