@@ -42,8 +42,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-__all__ = ["Answer", "Marks", "read_points", "answer_in", "spreadsheet_safe", "write_atomically", "outputs",
-           "merge_review", "read_review", "totals_rows", "feedback", "write_gradebook"]
+__all__ = ["Answer", "Marks", "read_points", "answer_in", "spreadsheet_safe", "write_atomically", "write_table",
+           "outputs", "review_path", "merge_review", "read_review", "totals_rows", "feedback", "write_gradebook"]
 
 REVIEW_COLUMNS = ("student", "answer", "points", "comment", "answer changed since marked")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,12 +88,13 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _csv_text(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+def write_table(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> None:
+    """Write a CSV file atomically: `header`, then `rows`, every text cell :func:`spreadsheet_safe`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     writer.writerows([spreadsheet_safe(str(cell)) if isinstance(cell, str) else cell for cell in row] for row in rows)
-    return buffer.getvalue()
+    write_atomically(path, buffer.getvalue())
 
 
 def read_points(path: Path | None) -> dict[tuple[str, str], float]:
@@ -206,7 +207,7 @@ def merge_review(path: Path, answers: list[Answer]) -> dict[str, Marks]:
         marks[answer.student] = old
     kept = [(student, mark.answer, f"{mark.points:g}" if mark.points is not None else "", mark.comment, "")
             for student, mark in previous.items() if student not in marks]  # a student no longer handed in: kept
-    write_atomically(path, _csv_text(REVIEW_COLUMNS, rows + kept))
+    write_table(path, REVIEW_COLUMNS, rows + kept)
     return marks
 
 
@@ -296,7 +297,7 @@ def write_gradebook(rows, answers: list[Answer], out: Path, points: dict[tuple[s
         for student, mark in merge_review(review_path(places["review"], topic, question), group).items():
             marks[student, topic, question] = mark
     header, table = totals_rows(rows, answers, marks, points)
-    write_atomically(places["totals"], _csv_text(header, table))
+    write_table(places["totals"], header, table)
     for student in dict.fromkeys(row.student for row in rows):
         name = re.sub(r"[^\w.-]+", "_", student).lstrip(".") or "student"
         write_atomically(places["feedback"] / f"{name}.md", feedback(student, rows, answers, marks, points))

@@ -27,13 +27,12 @@ from ..progress import MEMORY_LIMIT_MB, STATUSES, TASK_TIME_LIMIT, Result, check
 from ..topics import imports, tasks, topics, written
 from .gradebook import (
     Answer,
-    _csv_text,
     answer_in,
     outputs,
     read_points,
     read_review,
-    write_atomically,
     write_gradebook,
+    write_table,
 )
 from .remote import grade_cells
 from .submissions import IGNORED, Row, SubmissionError, find_notebooks, match_topic, plan, unpacked
@@ -109,8 +108,7 @@ def grade(submissions: Path, *, jobs: int | None = None, time_limit: float = TAS
 
 def write_csv(rows: list[Row], path: Path) -> None:
     """Write `rows` to the CSV file `path` (atomically), with a header row of ``COLUMNS``."""
-    write_atomically(path, _csv_text(COLUMNS, ((row.student, row.topic, row.task, row.status, row.detail, row.file)
-                                               for row in rows)))
+    write_table(path, COLUMNS, ((row.student, row.topic, row.task, row.status, row.detail, row.file) for row in rows))
 
 
 def pass_rates(rows: list[Row]) -> str:
