@@ -1,7 +1,7 @@
 """Claims of the lecture notes on topic 04 that are checked here rather than in the notebook."""
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 from scipy.special import logsumexp
 
 from latent_course.tools.solutions import load_solution
@@ -107,15 +107,68 @@ def test_two_crossing_components_in_the_plane_have_three_modes():
     assert _count_modes(weights, means, covariances, n=801) == 3  # checks: modes-versus-components
 
 
+TRIANGLE = np.column_stack([np.cos(2 * np.pi * np.arange(3) / 3), np.sin(2 * np.pi * np.arange(3) / 3)])
+
+
+def _triangle_gradient_and_hessian(points, sigma):
+    """Gradient (n, 2) and Hessian (n, 2, 2) of sum_j exp(-|u - mu_j|^2 / (2 sigma^2)), the triangle's density
+    up to a constant factor, at each of the points (n, 2)."""
+    offsets = points[:, None, :] - TRIANGLE[None]  # (n, 3, 2)
+    terms = np.exp(-(offsets**2).sum(axis=2) / (2 * sigma**2))  # (n, 3)
+    gradient = -np.einsum("nj,nja->na", terms, offsets) / sigma**2
+    hessian = (np.einsum("nj,nja,njb->nab", terms, offsets, offsets) / sigma**4
+               - terms.sum(axis=1)[:, None, None] * np.eye(2) / sigma**2)
+    return gradient, hessian
+
+
+def _triangle_modes(sigma, n=41, limit=1.5):
+    """The modes of the equal-weight mixture of N(mu_j, sigma^2 I), mu_j on the triangle of circumradius 1.
+
+    Ascent from every point of an n x n grid by the mean-shift fixed point (each step moves uphill), then Newton's
+    method to a stationary point, kept if its gradient vanishes and its Hessian is negative definite; limits closer
+    than 1e-6 are one mode."""
+    axis = np.linspace(-limit, limit, n)
+    points = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
+    for _ in range(500):
+        terms = np.exp(-((points[:, None, :] - TRIANGLE[None]) ** 2).sum(axis=2) / (2 * sigma**2))
+        points = terms @ TRIANGLE / terms.sum(axis=1, keepdims=True)
+    for _ in range(30):
+        gradient, hessian = _triangle_gradient_and_hessian(points, sigma)
+        points = points - np.linalg.solve(hessian, gradient[..., None])[..., 0]
+    gradient, hessian = _triangle_gradient_and_hessian(points, sigma)
+    is_mode = (np.linalg.norm(gradient, axis=1) < 1e-10) & np.all(np.linalg.eigvalsh(hessian) < 0, axis=1)
+    modes = []
+    for point in points[is_mode]:
+        if all(np.linalg.norm(point - mode) > 1e-6 for mode in modes):
+            modes.append(point)
+    return np.array(modes)
+
+
 def test_three_equal_isotropic_components_on_a_triangle_have_four_modes_in_a_narrow_window():
-    angles = 2 * np.pi * np.arange(3) / 3
-    means = np.column_stack([np.cos(angles), np.sin(angles)])  # an equilateral triangle of circumradius 1
+    # Inside (1/sqrt(2), 0.7391): the three outer modes and the centre.
+    for sigma in (0.708, 0.72, 0.738):
+        modes = _triangle_modes(sigma)
+        assert len(modes) == 4  # checks: triangle-four-modes
+        assert np.any(np.linalg.norm(modes, axis=1) < 1e-8)  # checks: triangle-four-modes
+    # Just below: the three outer modes only; just above: the centre only.
+    assert len(_triangle_modes(0.705)) == 3  # checks: triangle-four-modes
+    assert len(_triangle_modes(0.741)) == 1  # checks: triangle-four-modes
+    # The centre's Hessian is (3 phi / sigma^2)(1 / (2 sigma^2) - 1) I: its sign changes at sigma = 1/sqrt(2).
+    for sigma in (0.6, 1 / np.sqrt(2) - 1e-4, 1 / np.sqrt(2) + 1e-4, 0.9):
+        phi = np.exp(-1 / (2 * sigma**2))
+        hessian = _triangle_gradient_and_hessian(np.zeros((1, 2)), sigma)[1][0]
+        np.testing.assert_allclose(hessian, 3 * phi / sigma**2 * (1 / (2 * sigma**2) - 1) * np.eye(2),
+                                   atol=1e-14)  # checks: triangle-four-modes
+    # The outer modes end where each meets its saddle on the line to its vertex: f' = f'' = 0 there.
+    def on_the_axis(parameters):
+        t, sigma = parameters
+        gradient, hessian = _triangle_gradient_and_hessian(np.array([[t, 0.0]]), sigma)
+        return [gradient[0, 0] * sigma**2, hessian[0, 0, 0] * sigma**4]
 
-    def modes(sigma):
-        return _count_modes([1 / 3] * 3, means, [sigma**2 * np.eye(2)] * 3, limit=2.0, n=801)
-
-    counts = [modes(sigma) for sigma in (0.70, 0.712, 0.72, 0.728, 0.74)]
-    assert counts == [3, 4, 4, 4, 1]  # checks: modes-versus-components
+    t, sigma = optimize.fsolve(on_the_axis, [0.5, 0.735], xtol=1e-12)
+    np.testing.assert_allclose([t, sigma], [0.3772, 0.7391], atol=5e-5)  # checks: triangle-four-modes
+    assert len(_triangle_modes(sigma - 1e-3)) == 4  # checks: triangle-four-modes
+    assert len(_triangle_modes(sigma + 1e-3)) == 1  # checks: triangle-four-modes
 
 
 def test_where_the_standard_normal_density_underflows():
