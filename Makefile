@@ -6,9 +6,10 @@ LAB_FLAGS ?= --no-browser --ip=127.0.0.1 --allow-root
 # The exact versions CI tests; `make test CONSTRAINTS=` (on a new .venv) installs the newest releases instead.
 CONSTRAINTS ?= .ci/constraints.txt
 PIP_INSTALL := $(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
-# pytest-xdist workers for `make test`: 2 suits a 2-core machine; JOBS=0 runs everything in one process.
+# pytest-xdist workers for `make test`: 2 suits a 2-core machine; JOBS=0 runs everything in one process. Whole files go
+# to the workers in the order tests/conftest.py gives them (the slow ones first).
 JOBS ?= 2
-PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lab test test-fast exercises execute bench book pdf clean
 

@@ -311,12 +311,15 @@ def _distinct_items(rng, users: np.ndarray, popularity: np.ndarray, n_items: int
     succeeds since no user has more ratings than there are items.
     """
     items = rng.choice(n_items, size=users.size, p=popularity)
+    # Only the users who had a repeat drew again, so only their pairs can repeat: each round looks at them alone.
+    suspects = np.arange(users.size)
     for _ in range(REDRAW_ROUNDS):
-        repeated = _repeated_pairs(users, items, n_items)
+        repeated = suspects[_repeated_pairs(users[suspects], items[suspects], n_items)]
         if repeated.size == 0:
             return items
         items[repeated] = rng.choice(n_items, size=repeated.size, p=popularity)
-    repeated = _repeated_pairs(users, items, n_items)
+        suspects = suspects[np.isin(users[suspects], users[repeated])]
+    repeated = suspects[_repeated_pairs(users[suspects], items[suspects], n_items)]
     for user in np.unique(users[repeated]):
         redraw = repeated[users[repeated] == user]
         own = np.flatnonzero(users == user)

@@ -23,13 +23,22 @@ threadpool_limits(1)
 
 # Test files whose tests take seconds each: left out by `make test-fast` (pytest -m "not slow").
 SLOW_FILES = {"test_book.py", "test_lab_browser.py", "test_spark.py", "test_grading.py", "test_progress.py",
-              "test_release.py", "test_bad_input_cli.py"}
+              "test_release.py", "test_bad_input_cli.py", "test_gradebook.py"}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", action="store_true",
+                     help="save a screenshot of every whole page of the website into build/screenshots/book/")
+
+
+@pytest.hookimpl(trylast=True)  # after solutions/conftest.py has marked the notebooks' cells slow
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+    # The slow files first (each file keeps its order): pytest-xdist hands out whole files in this order (`make test`
+    # turns its own reordering off), so the long ones start early and the many short ones fill in at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def missing_browser() -> str | None:

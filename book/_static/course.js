@@ -96,10 +96,16 @@ document.addEventListener("DOMContentLoaded", () => {
   if (window.MathJax && MathJax.startup) {
     MathJax.startup.promise.then(fitEquations);
   }
+  // The article's width changes with the window and, a moment later, when the theme's sidebars slide in or out at
+  // its breakpoints: refit whenever the article itself is resized, not only when the window is.
   let pending = null;
-  window.addEventListener("resize", () => {
-    cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(fitEquations);
-  });
+  let width = null;
+  new ResizeObserver((entries) => {
+    if (entries[0].contentRect.width !== width) {
+      width = entries[0].contentRect.width;
+      cancelAnimationFrame(pending);
+      pending = requestAnimationFrame(fitEquations);
+    }
+  }).observe(document.querySelector("article.bd-article") || document.body);
   window.matchMedia("print").addEventListener("change", fitEquations);
 });

@@ -25,6 +25,9 @@ from .solutions import NOTEBOOKS, ROOT
 __all__ = ["WORK", "SUFFIXES", "WorkError", "check_work", "copy_new", "status", "update", "lab"]
 
 WORK = ROOT / "work"
+# JupyterLab's defaults for `make lab` (overrides.json): no news pop-up and no update check; a student's own settings
+# still win.
+LAB_SETTINGS = Path(__file__).parent / "lab_settings"
 SUFFIXES = (".ipynb", ".py")
 BASE = ".course"
 
@@ -217,7 +220,12 @@ def lab(jupyter_arguments: list[str], work: Path = WORK) -> None:
     print(format_status(status(work), work), flush=True)
     relative = Path(work).resolve().relative_to(ROOT)
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}",
-               f"--LabApp.default_url=/lab/tree/{relative.as_posix()}", *jupyter_arguments]
+               f"--LabApp.default_url=/lab/tree/{relative.as_posix()}",
+               # Only `work` can be changed from the lab (the course's own files stay as a `git pull` expects them) ...
+               "--ServerApp.contents_manager_class=latent_course.tools.labfiles.CourseContentsManager",
+               f"--CourseContentsManager.writable_folder={relative.as_posix()}",
+               # ... and no pop-up asks about Jupyter's news (it would cover the first outputs): LAB_SETTINGS's defaults
+               f"--LabApp.app_settings_dir={LAB_SETTINGS}", *jupyter_arguments]
     os.execv(sys.executable, command)
 
 
