@@ -105,7 +105,7 @@ def hostile_class(places) -> dict[str, str]:
             "import os, time\nfor _ in range(300):\n    try:\n        if os.fork() == 0:\n            time.sleep(600)\n"
             "            os._exit(0)\n    except OSError:\n        break"),
         "leaves_a_daemon": submission(
-            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(4)\n"
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(1)\n"
             f"        open({str(outside / 'late')!r}, 'w').write('late')\n        time.sleep(600)\n    os._exit(0)"),
         "floods_output": submission("print('x' * 50_000_000)", mean="print('y' * 50_000_000)\n    return pi @ mu"),
         "connects_out": submission(
@@ -127,7 +127,7 @@ def graded(places):
         victim = (places["submissions"] / "victim" / f"{TOPIC}.ipynb").read_text()
         places["listener"].settimeout(0)
         rows, _ = grade(places["submissions"], jobs=2, time_limit=20)
-        time.sleep(5)  # the daemon's moment
+        time.sleep(2)  # the daemon's moment (it would write a second after its cell)
         return {"rows": {(row.student, row.task): row for row in rows}, "signals": signals,
                 "victim_unchanged": victim == (places["submissions"] / "victim" / f"{TOPIC}.ipynb").read_text()}
     finally:

@@ -180,6 +180,12 @@ def test_the_command_prints_the_table_and_refuses_a_missing_folder(tmp_path, cap
     out = capsys.readouterr().out
     assert any(line.split()[-2:] == ["mixture_mean", "passed"] for line in out.splitlines())
     assert f"1 of {sum(len(tasks(topic)) for topic in topics())} tasks pass" in out
+    assert "earlier notebook" not in out
+    # After `update`, the student's earlier notebook sits beside the new one: the table says where it is.
+    (tmp_path / f"{TOPIC}.2026-03-14.ipynb").write_text("{}")
+    assert main(["progress", str(tmp_path), "--time-limit", "30"]) == 0
+    assert (f"{TOPIC}: your earlier notebook {TOPIC}.2026-03-14.ipynb is kept in {tmp_path.name}/"
+            in capsys.readouterr().out)
     assert main(["progress", str(tmp_path / "missing")]) == 2
     assert "no folder" in capsys.readouterr().err
     assert main(["progress", str(tmp_path), "--time-limit", "-5"]) == 2
