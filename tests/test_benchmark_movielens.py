@@ -23,11 +23,14 @@ def test_movielens_table_on_synthetic_u_data(tmp_path, capsys):
     movielens.main([str(path), "--folds", "3", "--quick"])
     out = capsys.readouterr().out
     assert "1,200 ratings, 60 users, 40 items, 3 folds" in out
-    table = {line[:36].strip(): line[36:].split() for line in out.splitlines()[-3:]}
-    assert set(table) == {"user mean", "plain ALS (user-mean shifted)", "ALS-WR with biases"}
+    table = {line[:36].strip(): line[36:].split() for line in out.splitlines()[-4:]}
+    assert set(table) == {"user mean", "plain ALS (user-mean shifted)", "ALS-WR with biases",
+                          "ALS-WR, biases, implicit (SVD++)"}
     scores = {name: [float(s) for s in values] for name, values in table.items()}
     assert all(len(values) == 4 and 0 < min(values) and max(values) < 4 for values in scores.values())
     assert scores["ALS-WR with biases"][-1] < scores["user mean"][-1]
+    assert scores["ALS-WR, biases, implicit (SVD++)"][-1] < scores["user mean"][-1]
+    assert out.count("ALS-WR, biases, implicit (SVD++): validation chose (k, lambda, lambda_y) = (2, 0.1, 10.0)") == 3
 
 
 def test_folds_partition_the_ratings():
