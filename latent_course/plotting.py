@@ -51,7 +51,7 @@ def covariance_ellipse(ax, mean, cov, n_std: float = 2.0, **kwargs) -> Ellipse:
     return ellipse
 
 
-def show_images(images: dict, columns: int | None = None, width: float = 4.5):
+def show_images(images: dict, columns: int | None = None, width: float | None = None):
     """Show RGB images side by side, each under its title.
 
     Parameters
@@ -61,8 +61,9 @@ def show_images(images: dict, columns: int | None = None, width: float = 4.5):
         float in [0, 1], without NaN.
     columns : int, optional
         Images per row, at least 1; all in one row by default.
-    width : float
-        Width of one image in inches.
+    width : float, optional
+        Width of one image in inches; by default 4.5, less when a row would be wider than 9 inches (about a page's
+        width, so that the titles keep a readable size where the figure is scaled to the page).
 
     Returns
     -------
@@ -79,7 +80,7 @@ def show_images(images: dict, columns: int | None = None, width: float = 4.5):
             raise ValueError(f"images[{title!r}] must have shape (H, W, 3) with H, W >= 1, got shape {image.shape}")
         check_matrix(image.reshape(image.shape[0], -1), f"images[{title!r}]")
     columns = len(images) if columns is None else check_positive_int(columns, "columns")
-    width = check_positive_float(width, "width")
+    width = min(4.5, 9 / columns) if width is None else check_positive_float(width, "width")
     rows = -(-len(images) // columns)
     first = np.asarray(next(iter(images.values())))
     height = width * first.shape[0] / first.shape[1] + 0.4

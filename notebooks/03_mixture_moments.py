@@ -207,7 +207,7 @@ shown = rng.choice(n, size=4000, replace=False)
 colours = plt.cm.tab10(np.arange(K))
 ax.scatter(*samples[shown].T, s=4, c=colours[labels[shown]], alpha=0.4)
 for k in range(K):
-    covariance_ellipse(ax, mu[k], sigma[k], edgecolor=colours[k], linewidth=2, label=f"component {k}: 2 sd")
+    covariance_ellipse(ax, mu[k], sigma[k], edgecolor=colours[k], linewidth=2, label=f"component {k + 1}: 2 sd")  # k = 1..K, as in the notes
 covariance_ellipse(ax, mean, cov, edgecolor="black", linestyle="--", linewidth=2, label="mixture: 2 sd")
 ax.plot(*mean, marker="*", markersize=16, color="black", linestyle="none", label="mixture mean")
 ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Samples, components and the mixture's mean and covariance",

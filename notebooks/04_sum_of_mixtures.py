@@ -195,8 +195,9 @@ density = np.exp(mixture_log_density(grid[:, None], mixture_z))
 fig, ax = plt.subplots(figsize=(9, 4))
 ax.hist(z, bins=300, density=True, color="lightgray", label="$10^6$ samples of z = x + y")
 ax.plot(grid, density, color="black", linewidth=2, label="closed-form mixture")
-for w, m, s in zip(mixture_z.weights, mixture_z.means[:, 0], scales):
-    ax.plot(grid, w * stats.norm.pdf(grid, m, s), linestyle="--", linewidth=1)
+for index, (w, m, s) in enumerate(zip(mixture_z.weights, mixture_z.means[:, 0], scales)):
+    ax.plot(grid, w * stats.norm.pdf(grid, m, s), linestyle="--", linewidth=1,
+            label="its components, weighted" if index == 0 else None)
 ax.set(xlabel="z", ylabel="density", title="The sum of two mixture draws is a mixture of $K_x K_y = 4$ Gaussians")
 ax.legend()
 plt.show()
@@ -237,7 +238,8 @@ u, v = np.meshgrid(np.linspace(-7, 9, 200), np.linspace(-4, 16, 200))
 log_density = mixture_log_density(np.column_stack([u.ravel(), v.ravel()]), mixture_z2).reshape(u.shape)
 fig, ax = plt.subplots(figsize=(6, 7))
 ax.scatter(*z2.T, s=2, alpha=0.2, color="gray")
-ax.contour(u, v, log_density, levels=np.arange(-12, 0, 1.5), cmap="viridis")
+contours = ax.contour(u, v, log_density, levels=np.arange(-12, 0, 1.5), cmap="viridis")
+fig.colorbar(contours, ax=ax, shrink=0.6, label="log p(z) of each contour")
 ax.set(xlabel="$z_1$", ylabel="$z_2$", aspect="equal",
        title=f"{len(mixture_z2.weights)} components: contours of log p(z) over 20,000 samples")
 plt.show()

@@ -236,3 +236,13 @@ def test_show_images_still_shows_grey_rgba_and_float_images():
                       columns=3)
     assert len(fig.axes) == 6
     plt.close(fig)
+
+
+@pytest.mark.parametrize("count, columns, per_image", [(1, None, 4.5), (2, None, 4.5), (3, None, 3.0), (4, 2, 4.5)])
+def test_show_images_keeps_a_row_within_a_pages_width(count, columns, per_image):
+    fig = show_images({f"image {index}": RGB for index in range(count)}, columns=columns)
+    assert fig.get_figwidth() == pytest.approx(per_image * (columns or count))
+    assert fig.get_figwidth() <= 9
+    plt.close(fig)
+    assert show_images({"a": RGB}, width=6.0).get_figwidth() == pytest.approx(6.0)
+    plt.close("all")

@@ -77,7 +77,9 @@ def execute_solution(name: str, directory: Path = SOLUTIONS, timeout: int = 600)
 
     source = _notebook_path(name, directory)
     notebook = read_notebook(source.read_text(encoding="utf-8-sig"))
+    # Figures at twice the pixels of their displayed size, sharp on the site, in the PDF and on high-density screens.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+                            extra_arguments=["--InlineBackend.figure_formats=retina"],
                             resources={"metadata": {"path": str(source.parent)}})
     client.execute()
     target = source.with_suffix(".ipynb")
