@@ -49,7 +49,8 @@ html_theme = "sphinx_book_theme"
 # No header band above the page: the book theme's toggles are the article header's. Since pydata-sphinx-theme 0.16
 # a default navbar_persistent (its search field) adds a band with a second, hidden set of sidebar toggles, and the
 # themes' scripts bind the first toggle in the page, so the visible ones did nothing at any width.
-html_theme_options = {"show_toc_level": 2, "use_download_button": True, "home_page_in_toc": True,
+# The menu's title (the site's name) leads to the landing page, so the menu does not list it a second time.
+html_theme_options = {"show_toc_level": 2, "use_download_button": True, "home_page_in_toc": False,
                       "navbar_persistent": []}
 html_context = {"default_mode": "light"}  # without it the theme logs an error on a reader's first visit
 

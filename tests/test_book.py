@@ -368,7 +368,9 @@ def test_on_a_phone_and_a_tablet_the_menu_and_the_contents_open(served, browser,
     assert not page.evaluate(CLICKABLE, menu) and not page.evaluate(CLICKABLE, contents)
     page.locator(".primary-toggle:visible").click()
     page.wait_for_timeout(500)  # the slide-in
-    assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu)), "the menu does not list every topic's pages"
+    links = page.evaluate(CLICKABLE, menu)
+    assert set(_topic_pages()) <= set(links), "the menu does not list every topic's pages"
+    assert links.count("book/index.html") == 1, f"the menu leads to the landing page more than once: {links}"
     page.screenshot(path=str(SCREENSHOTS.parent / f"menu-{width}px.png"))
     page.keyboard.press("Escape")
     page.goto(page.url)
@@ -542,3 +544,29 @@ def test_printing_the_notes_says_what_is_missing(tmp_path):
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert printed.returncode == 1
     assert "no Chromium at" in printed.stderr and "apt-get install chromium" in printed.stderr
+
+
+def test_a_wrapped_line_of_code_continues_further_in_and_copies_as_one_line(site, served, browser):
+    page = browser.new_page(viewport={"width": WIDTHS["phone"], "height": 844})
+    page.goto(urljoin(served, f"solutions/{topics()[0]}.html"))
+    report = page.evaluate("""() => {
+        // The left end of each visual line of a line of code, from its text's boxes.
+        const starts = line => {
+            const range = document.createRange();
+            range.selectNodeContents(line);
+            const left = new Map();
+            for (const box of range.getClientRects())
+                if (box.width) left.set(Math.round(box.top), Math.min(box.left, left.get(Math.round(box.top)) ?? 1e9));
+            return Array.from(left.entries()).sort((a, b) => a[0] - b[0]).map(entry => entry[1]);
+        };
+        const wrapped = Array.from(document.querySelectorAll('div.cell_input pre span.code-line'))
+            .map(starts).filter(lefts => lefts.length > 1);
+        const pre = document.querySelector('div.cell_input pre');
+        return {wrapped: wrapped.slice(0, 20),
+                lines: pre.querySelectorAll('span.code-line').length,
+                newlines: pre.textContent.split('\\n').length - 1};
+    }""")
+    page.close()
+    assert report["wrapped"], "no line of code wraps on a phone: nothing was measured"
+    assert all(min(lefts[1:]) > lefts[0] for lefts in report["wrapped"]), report["wrapped"]
+    assert report["newlines"] == report["lines"] > 1  # each line still ends in a newline, for copying

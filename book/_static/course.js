@@ -8,6 +8,8 @@
  * In a text table, long names in code may break between their words, so that a column of names does not take the
  * room of a column of explanations; and each cell with text gets its column's heading (data-heading), which a phone
  * shows before the cell's text (course.css lays each row out as a block there, without the empty cells).
+ *
+ * A notebook's long line of code wraps with a hanging indent.
  */
 "use strict";
 
@@ -72,6 +74,40 @@ function layOutTables() {
   }
 }
 
+// A long line of a notebook's code wraps (course.css) with a hanging indent, so that its continuation does not look
+// like a new line of code: each line of a code cell becomes a box of its own (the newlines stay between the boxes,
+// for copying).
+function hangWrappedLines() {
+  for (const pre of document.querySelectorAll("div.cell_input pre")) {
+    const lines = [[]];
+    for (const node of Array.from(pre.childNodes)) {
+      node.textContent.split("\n").forEach((piece, index) => {
+        if (index > 0) {
+          lines.push([]);
+        }
+        if (piece) {
+          const part = node.nodeType === Node.TEXT_NODE ? document.createTextNode(piece) : node.cloneNode(false);
+          part.textContent = piece;
+          lines[lines.length - 1].push(part);
+        }
+      });
+    }
+    if (!lines[lines.length - 1].length) {
+      lines.pop();
+    }
+    pre.replaceChildren(...lines.flatMap((nodes, index) => {
+      const line = document.createElement("span");
+      line.className = "code-line";
+      line.append(...nodes);
+      // Continuation lines start four characters further in than the line's own indentation.
+      const hang = line.textContent.match(/^ */)[0].length + 4;
+      line.style.paddingLeft = `${hang}ch`;
+      line.style.textIndent = `-${hang}ch`;
+      return index ? ["\n", line] : [line];
+    }), "\n");
+  }
+}
+
 // A search result's snippet: the text of the page's article (not the buttons, menus and contents around it), with
 // each piece of math as its TeX source when that is short and plain (N, K = 3), else as an ellipsis.
 function articleText(html, anchor) {
@@ -93,6 +129,7 @@ if (typeof Search !== "undefined" && Search.htmlToText) {
 
 document.addEventListener("DOMContentLoaded", () => {
   layOutTables();
+  hangWrappedLines();
   if (window.MathJax && MathJax.startup) {
     MathJax.startup.promise.then(fitEquations);
   }
