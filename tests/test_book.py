@@ -59,6 +59,11 @@ PAGE_REPORT = """async () => {
         images: document.images.length,
         broken_images: Array.from(document.images).filter(img => !img.complete || img.naturalWidth === 0)
             .map(img => img.getAttribute('src')),
+        // Punctuation right after inline math, which a line break could leave alone at the start of a line.
+        loose_marks: Array.from(document.querySelectorAll('span.math')).filter(math => math.nextSibling
+            && getComputedStyle(math.parentElement).whiteSpace !== 'nowrap'
+            && math.nextSibling.nodeType === Node.TEXT_NODE && /^[.,;:!?)\\]]/.test(math.nextSibling.data))
+            .map(math => math.textContent.slice(0, 40) + math.nextSibling.data.slice(0, 1)),
         links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
         ids: Array.from(document.querySelectorAll('[id]')).map(el => el.id),
     };
@@ -319,7 +324,8 @@ def test_every_page_reads_well_in_a_browser(site, served, browser, request):
         page.close()
         for kind, found in [("console", errors), ("image not loaded", report["broken_images"]),
                             ("equation not typeset", report["untypeset"]), ("TeX error", report["tex_errors"]),
-                            ("raw TeX in the text", report["raw_tex"])]:
+                            ("raw TeX in the text", report["raw_tex"]),
+                            ("punctuation that can wrap away from its math", report["loose_marks"])]:
             problems += [f"{name}: {kind}: {item}" for item in dict.fromkeys(found[:3])]
             problems += [f"{name}: {kind}: ... and {len(found) - 3} more"] if len(found) > 3 else []
         ids[urlsplit(url).path] = set(report["ids"])

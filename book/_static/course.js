@@ -9,7 +9,7 @@
  * room of a column of explanations; and each cell with text gets its column's heading (data-heading), which a phone
  * shows before the cell's text (course.css lays each row out as a block there, without the empty cells).
  *
- * A notebook's long line of code wraps with a hanging indent.
+ * A notebook's long line of code wraps with a hanging indent; a punctuation mark after inline math stays on its line.
  */
 "use strict";
 
@@ -74,6 +74,23 @@ function layOutTables() {
   }
 }
 
+// A full stop, comma or closing bracket right after inline math stays on the math's line: a browser may otherwise
+// break between the two (there is no space between them, but the math is a box of its own), and the mark then starts
+// the next line alone.
+function keepMarksWithMath() {
+  for (const math of document.querySelectorAll("span.math")) {
+    const next = math.nextSibling;
+    const marks = next && next.nodeType === Node.TEXT_NODE ? next.data.match(/^[.,;:!?)\]]+/) : null;
+    if (marks) {
+      next.data = next.data.slice(marks[0].length);
+      const unit = document.createElement("span");
+      unit.className = "math-and-marks";
+      math.replaceWith(unit);
+      unit.append(math, marks[0]);
+    }
+  }
+}
+
 // A long line of a notebook's code wraps (course.css) with a hanging indent, so that its continuation does not look
 // like a new line of code: each line of a code cell becomes a box of its own (the newlines stay between the boxes,
 // for copying).
@@ -130,6 +147,7 @@ if (typeof Search !== "undefined" && Search.htmlToText) {
 document.addEventListener("DOMContentLoaded", () => {
   layOutTables();
   hangWrappedLines();
+  keepMarksWithMath();
   if (window.MathJax && MathJax.startup) {
     MathJax.startup.promise.then(fitEquations);
   }
