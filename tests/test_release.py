@@ -28,8 +28,9 @@ def edition(tmp_path_factory):
 
 
 def _files(folder: Path) -> dict[str, bytes]:
+    """The edition's files (not the bytecode caches that running its commands may have left)."""
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
-            if path.is_file()}
+            if path.is_file() and "__pycache__" not in path.parts}
 
 
 GENERIC = {"users, items, values = coo.row, coo.col, coo.data", 'with np.errstate(divide="ignore"):',
