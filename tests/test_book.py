@@ -297,7 +297,7 @@ def test_every_page_reads_well_in_a_browser(site, served, browser, request):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for old in SCREENSHOTS.glob("*.jpg"):
             old.unlink()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": WIDTHS["laptop"], "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     foreign = []
     context.route(lambda url: not url.startswith(served),
@@ -315,8 +315,10 @@ def test_every_page_reads_well_in_a_browser(site, served, browser, request):
         page.goto(url, wait_until="load")
         report = page.evaluate(PAGE_REPORT)
         if name == "book/index.html" or name.startswith("derivations/0"):  # the pages with wide tables and equations
-            for width in WIDTHS.values():  # as a window resized or a phone turned: the page fits itself again
-                page.set_viewport_size({"width": width, "height": 900})
+            # As loaded at a laptop's width, then as a window resized or a phone turned: the page fits itself again.
+            for width in (WIDTHS["laptop"], WIDTHS["phone"], WIDTHS["tablet"]):
+                if width != WIDTHS["laptop"]:
+                    page.set_viewport_size({"width": width, "height": 900})
                 problems += [f"{name} at {width} px: {item}" for item in page.evaluate(OVERFLOWS)]
         if screenshots:  # the whole page, as JPEG: about half the time of a PNG of a long notebook
             page.screenshot(path=str(SCREENSHOTS / f"{name[:-len('.html')].replace('/', '--')}.jpg"),
