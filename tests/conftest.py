@@ -31,11 +31,13 @@ def pytest_addoption(parser):
                      help="save a screenshot of every whole page of the website into build/screenshots/book/")
 
 
+def pytest_itemcollected(item):
+    if item.path.name in SLOW_FILES:  # marked as collected, so that `-m "not slow"` sees the mark
+        item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(trylast=True)  # after solutions/conftest.py has marked the notebooks' cells slow
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name in SLOW_FILES:
-            item.add_marker(pytest.mark.slow)
     # The slow files first (each file keeps its order): pytest-xdist hands out whole files in this order (`make test`
     # turns its own reordering off), so the long ones start early and the many short ones fill in at the end.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -6,6 +6,8 @@ here. ``python -m latent_course new NN_topic "Title"`` writes all of these piece
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,16 @@ def test_relative_links_in_the_documents_work(document):
 
 def test_the_readme_links_the_maintaining_guide():
     assert "(CONTRIBUTING.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_quick_run_leaves_out_every_slow_file_and_the_full_run_starts_with_them(request):
+    """`make test-fast` (`-m "not slow"`) collects no notebook and no file of SLOW_FILES; in this run, the slow items
+    come first (pytest-xdist hands files out in this order)."""
+    from conftest import SLOW_FILES
+
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "-m", "not slow"]
+    listing = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
+    quick = [line.split("::")[0] for line in listing.splitlines() if "::" in line]
+    assert quick and not [path for path in quick if path.endswith(".ipynb") or Path(path).name in SLOW_FILES]
+    marked = [item.get_closest_marker("slow") is not None for item in request.session.items]
+    assert marked == sorted(marked, reverse=True), "a slow test is collected after a quick one"
