@@ -141,11 +141,12 @@ def test_the_readme_links_the_maintaining_guide():
 def test_the_quick_run_leaves_out_every_slow_file_and_the_full_run_starts_with_them(request):
     """`make test-fast` (`-m "not slow"`) collects no notebook and no file of SLOW_FILES; in this run, the slow items
     come first (pytest-xdist hands files out in this order)."""
-    from conftest import SLOW_FILES
-
+    tests_conftest = next(plugin for plugin in request.config.pluginmanager.get_plugins()
+                          if getattr(plugin, "__file__", None) == str(Path(__file__).with_name("conftest.py")))
+    slow_files = tests_conftest.SLOW_FILES
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "-m", "not slow"]
     listing = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
     quick = [line.split("::")[0] for line in listing.splitlines() if "::" in line]
-    assert quick and not [path for path in quick if path.endswith(".ipynb") or Path(path).name in SLOW_FILES]
+    assert quick and not [path for path in quick if path.endswith(".ipynb") or Path(path).name in slow_files]
     marked = [item.get_closest_marker("slow") is not None for item in request.session.items]
     assert marked == sorted(marked, reverse=True), "a slow test is collected after a quick one"
