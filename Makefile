@@ -41,18 +41,15 @@ $(VENV)/.book-installed: $(VENV)/.installed
 	$(PIP_INSTALL) -e ".[book]"
 	touch $@
 
-# Everything in one pip run (faster than the course first, then the extras), which installs what .installed does too.
-$(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS)
+# The course with the extras each stamp needs, in one pip run (faster than the course first, then the extras); the
+# test extras include what .installed installs, so both stamps are set.
+$(VENV)/.installed: EXTRAS := test
+$(VENV)/.test-installed: EXTRAS := test,spark,book
+$(VENV)/.installed $(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) -e ".[test,spark,book]"
+	$(PIP_INSTALL) -e ".[$(EXTRAS)]"
 	touch $(VENV)/.installed $@
-
-$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) -e ".[test]"
-	touch $@
 
 clean:
 	rm -rf $(VENV)

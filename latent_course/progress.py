@@ -231,10 +231,10 @@ def main(folder: Path, *, time_limit: float = TASK_TIME_LIMIT, memory_limit_mb: 
 def kept_copies(folder: Path, results: list[Result]) -> list[str]:
     """A line for each topic with unfinished tasks whose earlier notebook ``NN_topic.<date>.ipynb`` (kept by
     ``update``) is in `folder`: the table counts only ``NN_topic.ipynb``, so say where the earlier work is."""
-    lines = []
+    folder, lines = Path(folder), []
     for topic in topics():
-        earlier = sorted(Path(folder).glob(f"{topic}.*.ipynb"))
+        earlier = sorted(folder.glob(f"{topic}.*.ipynb"))
         if earlier and any(result.topic == topic and result.status != "passed" for result in results):
-            lines.append(f"{topic}: your earlier notebook {earlier[-1].name} is kept in {Path(folder).name}/; the "
+            lines.append(f"{topic}: your earlier notebook {earlier[-1].name} is kept in {folder.name}/; the "
                          f"table counts {topic}.ipynb only, so paste your functions into it to count them")
     return lines
