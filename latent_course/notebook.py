@@ -41,14 +41,14 @@ def read_cells(path: Path) -> list[tuple[str, str]]:
     ValueError
         If an ``.ipynb`` file is not valid JSON or not shaped like a notebook, or a file is not UTF-8 text.
     """
-    import jupytext
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"{path.name} is not a text file ({error.reason})") from None
     if path.suffix != ".ipynb":
+        import jupytext  # here: it takes longer to import than a notebook takes to read
+
         return [(cell.cell_type, cell.source) for cell in jupytext.reads(text, fmt="py:percent").cells]
     try:
         notebook = json.loads(text)

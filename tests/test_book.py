@@ -303,15 +303,16 @@ def test_every_page_reads_well_in_a_browser(site, served, browser, request):
     context.route(lambda url: not url.startswith(served),
                   lambda route: (foreign.append(route.request.url), route.abort()))
     problems, ids, anchors, pages = [], {}, [], _pages(site)
+    # One tab goes from page to page, as a reader clicks (a new tab per page takes about twice as long to load).
+    page, errors = context.new_page(), []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("response", lambda response: response.status >= 400 and errors.append(f"{response.status} {response.url}"))
     for path in pages:
         name = path.relative_to(site).as_posix()
         url = urljoin(served, name)
-        page = context.new_page()
-        errors = []
-        page.on("console", lambda message, errors=errors: message.type == "error" and errors.append(message.text))
-        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
-        page.on("response", lambda response, errors=errors: response.status >= 400
-                and errors.append(f"{response.status} {response.url}"))
+        page.set_viewport_size({"width": WIDTHS["laptop"], "height": 900})
+        errors.clear()
         page.goto(url, wait_until="load")
         report = page.evaluate(PAGE_REPORT)
         if name == "book/index.html" or name.startswith("derivations/0"):  # the pages with wide tables and equations
@@ -323,7 +324,6 @@ def test_every_page_reads_well_in_a_browser(site, served, browser, request):
         if screenshots:  # the whole page, as JPEG: about half the time of a PNG of a long notebook
             page.screenshot(path=str(SCREENSHOTS / f"{name[:-len('.html')].replace('/', '--')}.jpg"),
                             full_page=True, type="jpeg", quality=70)
-        page.close()
         for kind, found in [("console", errors), ("image not loaded", report["broken_images"]),
                             ("equation not typeset", report["untypeset"]), ("TeX error", report["tex_errors"]),
                             ("raw TeX in the text", report["raw_tex"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import subspace_angles
-from sklearn.decomposition import PCA, TruncatedSVD
 
 from ._answers import answer, if_stored
 from ._framework import call, case_rng, check_array, check_close, check_seeded, check_tuple, fail, passed
@@ -271,6 +270,8 @@ def _singular(X, center):
 def _reference_pca(X, K, center):
     """The components of scikit-learn's PCA (centred) or TruncatedSVD (not centred), and the mean squared norm of
     the reconstruction's residual."""
+    from sklearn.decomposition import PCA, TruncatedSVD  # here: importing scikit-learn takes about 0.25 s
+
     if center:
         reference = PCA(n_components=K, svd_solver="full").fit(X)
     else:

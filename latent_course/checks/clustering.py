@@ -12,10 +12,6 @@ import warnings
 import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
-from sklearn.cluster import KMeans
-from sklearn.datasets import make_blobs
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
 
 from ._answers import answer, if_stored
 from ._framework import (
@@ -32,6 +28,17 @@ from ._framework import (
 
 TOPIC = "05_image_clustering"
 __all__ = ["em", "gmm_log_probability", "gmm_sample", "kmeans"]
+
+
+def _blobs(**options) -> np.ndarray:
+    """The points (n_samples, D) of scikit-learn's ``make_blobs(**options)``.
+
+    scikit-learn is imported where it is used, here and in the references: importing it takes about 0.25 s, which
+    every notebook importing the checks would pay otherwise.
+    """
+    from sklearn.datasets import make_blobs
+
+    return make_blobs(**options)[0]
 
 
 def _squared_distances(X, centres):
@@ -196,18 +203,24 @@ def _check_seeding(function):
 @answer
 def _reference_inertia(X, k, init):
     """The inertia of scikit-learn's KMeans run to convergence from the centres `init`."""
+    from sklearn.cluster import KMeans  # scikit-learn is imported where it is used (see _blobs)
+
     return KMeans(k, init=init, n_init=1, max_iter=300, tol=0).fit(X).inertia_
 
 
 @answer
 def _reference_one_step(X, init):
     """The centres after one iteration of scikit-learn's KMeans from the centres `init`."""
+    from sklearn.cluster import KMeans
+
     return KMeans(len(init), init=init, n_init=1, max_iter=1).fit(X).cluster_centers_
 
 
 @answer
 def _best_inertia(X, k):
     """The best inertia of scikit-learn's KMeans over 10 k-means++ starts."""
+    from sklearn.cluster import KMeans
+
     return KMeans(k, n_init=10, random_state=0).fit(X).inertia_
 
 
@@ -223,7 +236,7 @@ def kmeans(function) -> None:
     points). On eight blobs, the best inertia of five runs must be within 3 % of scikit-learn's best of 10 starts.
     """
     __tracebackhide__ = True
-    X, _ = make_blobs(n_samples=600, centers=4, cluster_std=0.7, random_state=0)
+    X = _blobs(n_samples=600, centers=4, cluster_std=0.7, random_state=0)
     X += 50.0
     rng = case_rng(4)
     far = [[1000.0, 1000.0], [-1000.0, 1000.0]]
@@ -255,7 +268,7 @@ def kmeans(function) -> None:
                 "to the mean of its points, once: stop after max_iter iterations.")
     _check_too_few_distinct_points(function)
     _check_seeding(function)
-    X, _ = make_blobs(n_samples=800, centers=8, cluster_std=0.5, center_box=(-20, 20), random_state=0)
+    X = _blobs(n_samples=800, centers=8, cluster_std=0.5, center_box=(-20, 20), random_state=0)
     best = _best_inertia(X, 8)
     inertias = []
     for seed in range(5):
@@ -403,6 +416,9 @@ def _em_result(function, inputs):
 def _gaussian_mixture(X, init, tol, max_iter, reg_covar):
     """scikit-learn's GaussianMixture started at ``init = (pi, mu, sigma)`` and fitted to X: its weights, means,
     covariances, number of steps and last mean log-likelihood."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
     pi, mu, sigma = init
     reference = GaussianMixture(len(pi), covariance_type="full", tol=tol, reg_covar=reg_covar, max_iter=max_iter,
                                 weights_init=pi, means_init=mu, precisions_init=np.linalg.inv(sigma))
@@ -416,6 +432,8 @@ def _gaussian_mixture(X, init, tol, max_iter, reg_covar):
 @answer
 def _fitted_gaussian_mixture(X, k, random_state):
     """The means and last mean log-likelihood of scikit-learn's GaussianMixture fitted from its own start."""
+    from sklearn.mixture import GaussianMixture
+
     reference = GaussianMixture(k, covariance_type="full", random_state=random_state).fit(X)
     return reference.means_, reference.lower_bound_
 
@@ -426,7 +444,7 @@ def _em_data():
     The clusters overlap, so EM takes 14 steps to gain less than tol = 1e-4 (the last gains are 1.4e-4 and 9e-5, far
     from tol for any rounding), and its last M-step still moves the means by 0.005.
     """
-    X, _ = make_blobs(n_samples=300, centers=[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], cluster_std=[0.8, 1.2, 0.6],
+    X = _blobs(n_samples=300, centers=[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], cluster_std=[0.8, 1.2, 0.6],
                       random_state=3)
     X[:100] = X[:100] @ np.array([[1.0, 0.5], [0.0, 0.7]])
     counts = case_rng(5).integers(1, 5, size=len(X)).astype(float)
@@ -567,7 +585,7 @@ def em(function) -> None:
     _check_far_point(function, X, counts, init)
     _check_run(function, X, counts, repeated, init)
     _check_weighted_start(function)
-    data, _ = make_blobs(n_samples=600, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
+    data = _blobs(n_samples=600, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
                          random_state=3)
     data = np.vstack([data, np.full((30, 2), [12.0, 12.0])])  # a cluster of identical points: it needs reg_covar
     inputs = {"X": data, "k": 4, "random_state": 0}
