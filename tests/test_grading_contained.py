@@ -178,6 +178,26 @@ def test_no_process_of_a_submission_outlives_grading(graded, containment):
     assert left == []
 
 
+def test_a_forked_process_holds_no_reference_code_and_is_contained_as_a_started_one(containment):
+    """The spawner forks each submission's process from one that has imported the notebooks' modules: the process
+    holds none of the checks (only their stub) and gets the containment a freshly started process gets (the probe's)."""
+    from latent_course.tools.remote import SubmissionProcess
+    from latent_course.topics import imports
+
+    cells = [(0, "import sys\ndef loaded():\n    return sorted(name for name in sys.modules if 'latent_course' in name)")]
+    submission = SubmissionProcess(cells, {}, 1024, imports(TOPIC))
+    try:
+        submission.start(30)
+        submission.run_until(1, ["loaded"], 30)
+        loaded = submission.call("loaded", (), {}, 30, 30)
+    finally:
+        submission.stop()
+    assert "latent_course.plotting" in loaded and "latent_course.checks" in loaded, loaded  # imported, and the stub
+    assert not [name for name in loaded if name.startswith(("latent_course.checks.", "latent_course.tools.solutions",
+                                                            "latent_course.tools.grading"))], loaded
+    assert submission.containment == containment.describe()
+
+
 def test_a_cell_that_ends_the_process_is_skipped_and_named(graded):
     assert graded["rows"]["exits_in_a_cell", "mixture_mean"].status == "passed"
 

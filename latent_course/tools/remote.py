@@ -1,15 +1,18 @@
 """Grade a notebook where no submitted code can reach the verdict: run it in a contained process, check it here.
 
-The submission runs in a process of its own (``python -m latent_course.tools.remote``), contained by
-:func:`latent_course.tools.sandbox.contain`, in an empty temporary folder that holds copies of the student's
-notebooks. It executes the notebook's code cells in order, as a kernel would (figures to the non-interactive
-``Agg`` backend; a cell that raises is noted and the next one runs), except the course's own check cells, and
-stops at each task's check cell. There the grader, in its own process, runs the task's self-check as usual, on
-:class:`RemoteFunction` stand-ins: each call sends the inputs to the submission's process, which calls the
-student's function and sends back the result, what it printed and the inputs as the call left them. Everything
-crosses as plain data (:mod:`latent_course.tools.wire`), so nothing the submission does to its own process
-(patching ``latent_course``, NumPy or the builtins, or answering with an object that fakes comparisons) changes
-a verdict.
+The submission runs in a process of its own, contained by :func:`latent_course.tools.sandbox.contain`, in an empty
+temporary folder that holds copies of the student's notebooks. It executes the notebook's code cells in order, as a
+kernel would (figures to the non-interactive ``Agg`` backend; a cell that raises is noted and the next one runs),
+except the course's own check cells, and stops at each task's check cell. There the grader, in its own process,
+runs the task's self-check as usual, on :class:`RemoteFunction` stand-ins: each call sends the inputs to the
+submission's process, which calls the student's function and sends back the result, what it printed and the inputs
+as the call left them. Everything crosses as plain data (:mod:`latent_course.tools.wire`), so nothing the submission
+does to its own process (patching ``latent_course``, NumPy or the builtins, or answering with an object that fakes
+comparisons) changes a verdict.
+
+The submission's process is forked by a spawner (``python -m latent_course.tools.remote``, one per grader process
+and list of imports), which has imported what the notebooks import and never runs submitted code: a notebook's
+process starts in milliseconds, instead of the second it takes to start Python and import NumPy and Matplotlib.
 
 A cell that runs longer than the time limit, or ends the process, is skipped in a fresh process; a check that
 runs longer than the time limit ends its task as "timed out", and the next task starts in a fresh process.
@@ -18,11 +21,14 @@ runs longer than the time limit ends its task as "timed out", and the next task 
 from __future__ import annotations
 
 import ast
+import atexit
 import builtins
 import contextlib
 import inspect
 import io
+import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -47,6 +53,7 @@ MAX_MESSAGE = 512 * 2**20
 MAX_PRINTED = 64 * 2**10
 MAX_CELL_FAILURES = 3
 """Cells that time out or end the process before a notebook's remaining tasks are all marked with that result."""
+SPAWNER_FOLDER = "latent-course-spawner-"
 
 
 class TaskTimedOut(BaseException):
@@ -194,22 +201,92 @@ def serve(connection: Connection, cells: list[tuple[int, str]]) -> None:
         connection.send_bytes(message)
 
 
-def _main() -> None:
-    """The submission's process: ``python -m latent_course.tools.remote FD MEMORY_MB IMPORTS...``."""
-    fd, memory_limit_mb, *modules = sys.argv[1:]
-    connection = Connection(int(fd))
-    os.environ["MPLBACKEND"] = "Agg"
-    for module in modules:  # what the topic's notebooks import, loaded while the whole installation is readable
-        with contextlib.suppress(Exception):
-            __import__(module)
-    containment = sandbox.contain(Path.cwd(), int(memory_limit_mb))
+def _submission(connection: Connection, memory_limit_mb: int) -> None:
+    """The submission's process: contained first, then it runs the notebook's cells for the grader."""
+    containment = sandbox.contain(Path.cwd(), memory_limit_mb)
     _stub_checks()
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for stream in (0, 1, 2):
-        os.dup2(devnull, stream)
     connection.send_bytes(wire.encode({"op": "ready", "containment": containment.describe()}))
     request = wire.decode(connection.recv_bytes())
     serve(connection, [(int(index), str(source)) for index, source in request["cells"]])
+
+
+def _spawned(fd: int, request: dict, inherited: list[socket.socket]) -> None:
+    """In a process the spawner has just forked: become the submission's process in its folder. Never returns."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for end in inherited:
+            end.close()
+        os.setsid()  # its own process group, which the grader ends as a whole
+        os.chdir(request["workdir"])
+        os.environ.clear()
+        os.environ.update(request["environment"])
+        tempfile.tempdir = None  # found again from TMPDIR
+        sys.path[0] = request["workdir"]  # as `python -m` started there would have it
+        _submission(Connection(fd), int(request["memory_limit_mb"]))
+        code = 0
+    except SystemExit as error:
+        code = error.code if isinstance(error.code, int) else int(error.code is not None)
+    finally:
+        os._exit(code)
+
+
+def _send_report(control: socket.socket, report: dict) -> None:
+    control.sendall(json.dumps(report).encode() + b"\n")
+
+
+def _spawner(control: socket.socket, modules: list[str]) -> None:
+    """The spawner's process: import `modules`, then fork a submission's process for each request that arrives on
+    `control` (a line of JSON with the submission's end of a socket attached) and report each one's pid and exit
+    code, until the grader's end closes."""
+    os.environ["MPLBACKEND"] = "Agg"
+    for module in modules:  # what the topics' notebooks import, loaded while the whole installation is readable
+        with contextlib.suppress(Exception):
+            __import__(module)
+    wakeup = socket.socketpair()  # a SIGCHLD wakes the loop through it
+    for end in wakeup:
+        end.setblocking(False)
+    signal.set_wakeup_fd(wakeup[1].fileno())
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    received, fds, running = b"", [], set()
+    try:
+        while True:
+            readable = select.select([control, wakeup[0]], [], [])[0]
+            with contextlib.suppress(BlockingIOError):
+                wakeup[0].recv(4096)
+            while running and (ended := os.waitpid(-1, os.WNOHANG))[0]:
+                running.discard(ended[0])
+                _send_report(control, {"op": "ended", "pid": ended[0], "code": os.waitstatus_to_exitcode(ended[1])})
+            if control not in readable:
+                continue
+            data, new_fds, _, _ = socket.recv_fds(control, 65536, 4)
+            if not data:
+                return
+            received, fds = received + data, fds + new_fds
+            while b"\n" in received:
+                line, received = received.split(b"\n", 1)
+                fd = fds.pop(0)
+                pid = os.fork()
+                if pid == 0:
+                    _spawned(fd, json.loads(line), [control, *wakeup])
+                os.close(fd)
+                running.add(pid)
+                _send_report(control, {"op": "spawned", "pid": pid})
+    except OSError:  # the grader is gone
+        pass
+    finally:
+        for pid in running:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+        if Path.cwd().name.startswith(SPAWNER_FOLDER):
+            shutil.rmtree(Path.cwd(), ignore_errors=True)
+
+
+def _main() -> None:
+    """The spawner: ``python -m latent_course.tools.remote FD MODULES...``, FD its end of the grader's socket."""
+    fd, *modules = sys.argv[1:]
+    _spawner(socket.socket(fileno=int(fd)), modules)
 
 
 # --- in the grader's process ----------------------------------------------------------------------------------
@@ -259,6 +336,103 @@ def _write_back(original, after) -> None:
         original.data, original.indices, original.indptr = after.data, after.indices, after.indptr
 
 
+class Spawner:
+    """The grader's end of a spawner (see the module's text): it starts the spawner and asks it for processes."""
+
+    def __init__(self, modules: tuple[str, ...]):
+        folder = Path(tempfile.mkdtemp(prefix=SPAWNER_FOLDER))  # its home, where Matplotlib keeps its caches
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), *modules], cwd=folder,
+            env=sandbox.environment(folder), pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self.control, self.received, self.codes, self.ended = ours, b"", {}, False
+
+    def spawn(self, connection: socket.socket, workdir: Path, memory_limit_mb: int) -> Spawned:
+        """A new submission's process in `workdir`, talking to the grader through `connection`'s other end."""
+        request = {"workdir": str(workdir), "environment": sandbox.environment(workdir),
+                   "memory_limit_mb": memory_limit_mb}
+        socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [connection.fileno()])
+        while (report := self._next_report(None)) is not None:
+            if report["op"] == "spawned":
+                return Spawned(self, int(report["pid"]))
+        raise OSError("it stopped answering")
+
+    def _next_report(self, timeout: float | None) -> dict | None:
+        """The spawner's next report; None if none came within `timeout` seconds or the spawner has ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self.received:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self.ended or not select.select([self.control], [], [], left)[0]:
+                return None
+            data = self.control.recv(65536)
+            self.received += data
+            self.ended = not data
+        line, self.received = self.received.split(b"\n", 1)
+        report = json.loads(line)
+        if report["op"] == "ended":
+            self.codes[int(report["pid"])] = int(report["code"])
+        return report
+
+    def exit_code(self, pid: int, timeout: float | None) -> int | None:
+        """Process `pid`'s exit code as `subprocess` gives it (-N: killed by signal N), waiting at most `timeout`
+        seconds; None if it is still running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pid not in self.codes:
+            if self.ended:  # the spawner ended its processes with SIGKILL as it went
+                return -signal.SIGKILL
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self._next_report(left) is None and not self.ended:
+                return None
+        return self.codes[pid]
+
+    def close(self) -> None:
+        self.control.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
+@dataclass
+class Spawned:
+    """A submission's process that a spawner forked, with the part of :class:`subprocess.Popen`'s interface that
+    :class:`SubmissionProcess` uses."""
+
+    spawner: Spawner
+    pid: int
+    returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.returncode = self.spawner.exit_code(self.pid, timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired(f"process {self.pid}", timeout)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.wait(0)
+        return None
+
+
+_SPAWNERS: dict[tuple[str, ...], Spawner] = {}
+os.register_at_fork(after_in_child=_SPAWNERS.clear)  # a forked process starts its own, if it grades
+
+
+@atexit.register
+def _close_spawners() -> None:
+    for spawner in _SPAWNERS.values():
+        spawner.close()
+
+
+def _spawner_for(modules: list[str]) -> Spawner:
+    """This process's spawner that has imported `modules`, started on first use (or again if it has ended)."""
+    key = tuple(modules)
+    if key not in _SPAWNERS or _SPAWNERS[key].process.poll() is not None:
+        _SPAWNERS[key] = Spawner(key)
+    return _SPAWNERS[key]
+
+
 @dataclass
 class SubmissionProcess:
     """The contained process that runs one notebook; see the module's text."""
@@ -268,7 +442,7 @@ class SubmissionProcess:
     memory_limit_mb: int
     imports: list[str]
     containment: str = ""
-    process: subprocess.Popen | None = None
+    process: Spawned | None = None
     connection: Connection | None = None
     workdir: Path | None = None
     current_cell: int = -1
@@ -280,11 +454,12 @@ class SubmissionProcess:
             shutil.copyfile(path, self.workdir / Path(name).name)
         os.chmod(self.workdir, 0o777)  # noqa: S103 - the submission may run as nobody; the folder is its own
         ours, theirs = socket.socketpair()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), str(self.memory_limit_mb),
-             *self.imports], cwd=self.workdir, env=sandbox.environment(self.workdir), pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        theirs.close()
+        try:
+            self.process = _spawner_for(self.imports).spawn(theirs, self.workdir, self.memory_limit_mb)
+        except OSError as error:
+            raise ProcessEnded(f"the spawner of submissions' processes ended ({error})") from None
+        finally:
+            theirs.close()
         self.connection = Connection(ours.detach())
         ready = self._receive(time_limit + 30)
         self.containment = str(ready.get("containment", ""))
