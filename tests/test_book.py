@@ -358,6 +358,12 @@ CLICKABLE = """selector => Array.from(document.querySelectorAll(selector)).filte
 }).map(link => new URL(link.href).pathname.split('/').slice(-2).join('/'))"""
 
 
+# Resolves once what a click started has moved into place: the CSS transitions (a sidebar's slide) have ended.
+SETTLED = """() => new Promise(frame => requestAnimationFrame(() => requestAnimationFrame(frame))).then(() =>
+    Promise.all(document.getAnimations().filter(animation => animation.effect.getComputedTiming().endTime < Infinity)
+        .map(animation => animation.finished.catch(() => null))))"""
+
+
 # The menus are the same on every page: test them on the shortest notes, which load fastest.
 SHORT_NOTES = "derivations/{}.html".format(
     min(topics(), key=lambda topic: (ROOT / "derivations" / f"{topic}.md").stat().st_size))
@@ -375,7 +381,7 @@ def test_on_a_phone_and_a_tablet_the_menu_and_the_contents_open(served, browser,
     menu, contents = ".bd-sidebar-primary a[href]", ".bd-sidebar-secondary a[href]"
     assert not page.evaluate(CLICKABLE, menu) and not page.evaluate(CLICKABLE, contents)
     page.locator(".primary-toggle:visible").click()
-    page.wait_for_timeout(500)  # the slide-in
+    page.evaluate(SETTLED)  # the slide-in
     links = page.evaluate(CLICKABLE, menu)
     assert set(_topic_pages()) <= set(links), "the menu does not list every topic's pages"
     assert links.count("book/index.html") == 1, f"the menu leads to the landing page more than once: {links}"
@@ -383,7 +389,7 @@ def test_on_a_phone_and_a_tablet_the_menu_and_the_contents_open(served, browser,
     page.keyboard.press("Escape")
     page.goto(page.url)
     page.locator(".secondary-toggle:visible").click()
-    page.wait_for_timeout(500)
+    page.evaluate(SETTLED)
     sections = page.evaluate(CLICKABLE, contents)
     assert len(sections) == len(page.locator("article h2").all()), sections
     page.close()
@@ -395,10 +401,10 @@ def test_on_a_laptop_the_menu_button_collapses_and_restores_the_sidebar(served, 
     menu = ".bd-sidebar-primary a[href]"
     assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu))
     page.locator(".primary-toggle:visible").click()
-    page.wait_for_timeout(500)
+    page.evaluate(SETTLED)
     assert not page.evaluate(CLICKABLE, menu), "the sidebar stays after its button was pressed"
     page.locator(".primary-toggle:visible").click()
-    page.wait_for_timeout(500)
+    page.evaluate(SETTLED)
     assert set(_topic_pages()) <= set(page.evaluate(CLICKABLE, menu))
     page.close()
 

@@ -90,15 +90,21 @@ def test_make_lab_copies_the_exercises_into_work_and_prints_their_status(lab):
     assert "/lab/tree/work" in lab["printed"], "the printed address opens the file browser in work/"
 
 
-def _solve(browser, lab, body: str, screenshot: str):
-    """Open work/03 in JupyterLab, type `body` in place of mixture_mean's TODO, run the cells down to its
-    self-check and return the page and the check cell."""
-    from playwright.sync_api import expect
-
+def _open(browser, lab):
+    """work/03 opened in JupyterLab, its kernel started."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{lab['url']}/lab/tree/work/{TOPIC}.ipynb?token={lab['token']}")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    return page
+
+
+def _answer(page, lab, body: str, screenshot: str, *, from_the_top: bool):
+    """Type `body` in place of mixture_mean's TODO (or of the last answer) and run the code cells down to its
+    self-check (`from_the_top`), or only the function's cell and the check's, as a student does after a correction;
+    return the check's cell."""
+    from playwright.sync_api import expect
+
     task = page.locator(".jp-CodeCell", has_text="def mixture_mean(pi, mu)")
     cells = read_cells(lab["course"] / "work" / f"{TOPIC}.ipynb")
     position = next(index for index, (_, source) in enumerate(cells) if source.startswith("def mixture_mean("))
@@ -108,11 +114,11 @@ def _solve(browser, lab, body: str, screenshot: str):
     page.keyboard.press("Control+a")
     page.keyboard.insert_text("\n".join([*lines, f"    {body}"]))
     page.keyboard.press("Escape")
-    # Run the code cells from the first down to the task's check one by one, each to its end (its prompt shows a new
-    # execution count): on a loaded machine a click or a key press can be lost, and then the cell never starts (its
-    # prompt keeps its old text, where a started one shows [*] or its new count), so press again.
-    code_cells = page.locator(".jp-CodeCell")
-    for index in range(sum(kind == "code" for kind, _ in cells[:position + 2])):
+    # Run the cells one by one, each to its end (its prompt shows a new execution count): on a loaded machine a click
+    # or a key press can be lost, and then the cell never starts (its prompt keeps its old text, where a started one
+    # shows [*] or its new count), so press again.
+    code_cells, task_cell = page.locator(".jp-CodeCell"), sum(kind == "code" for kind, _ in cells[:position])
+    for index in range(task_cell + 2) if from_the_top else (task_cell, task_cell + 1):
         prompt = code_cells.nth(index).locator(".jp-InputPrompt")
         before = prompt.inner_text().strip()
         changed = re.compile(rf"^(?!{re.escape(before)}$)\[(\*|\d+)\]:?$")
@@ -133,11 +139,19 @@ def _solve(browser, lab, body: str, screenshot: str):
     assert page.locator(".Toastify__toast").count() == 0, page.locator(".Toastify").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / screenshot)
-    return page, check
+    return check
 
 
-def test_a_right_answer_shows_the_passed_line_and_is_saved_in_the_py_twin(browser, lab):
-    page, check = _solve(browser, lab, "return pi @ mu  # weighted average of the means", "lab_passed.png")
+def test_a_wrong_answer_shows_the_checks_message_and_the_corrected_one_passes_and_is_saved(browser, lab):
+    """As a student works: a wrong answer, run from the top, shows the check's message without a traceback; the
+    corrected function, run again with its check, passes; saving writes it into the .py twin."""
+    page = _open(browser, lab)
+    check = _answer(page, lab, "return mu.sum(axis=0)  # adds the means up", "lab_failed.png", from_the_top=True)
+    shown = check.locator(".jp-OutputArea-output").inner_text()
+    assert shown.startswith("CheckFailure: mixture_mean:"), shown
+    assert "Expected" in shown and "Traceback" not in shown and 'File "' not in shown
+    check = _answer(page, lab, "return pi @ mu  # weighted average of the means", "lab_passed.png",
+                    from_the_top=False)
     shown = check.locator(".jp-OutputArea-output").inner_text().strip()
     assert re.fullmatch(r"mixture_mean passed \d+ checks\.", shown), shown
     page.keyboard.press("Control+s")
@@ -146,14 +160,6 @@ def test_a_right_answer_shows_the_passed_line_and_is_saved_in_the_py_twin(browse
     while "return pi @ mu  # weighted average of the means" not in twin.read_text():
         assert time.monotonic() < deadline, f"the .py twin was not saved:\n{twin.read_text()}"
         time.sleep(0.5)
-    page.close()
-
-
-def test_a_wrong_answer_shows_the_checks_message_without_a_traceback(browser, lab):
-    page, check = _solve(browser, lab, "return mu.sum(axis=0)  # adds the means up", "lab_failed.png")
-    shown = check.locator(".jp-OutputArea-output").inner_text()
-    assert shown.startswith("CheckFailure: mixture_mean:"), shown
-    assert "Expected" in shown and "Traceback" not in shown and 'File "' not in shown
     page.close()
 
 
