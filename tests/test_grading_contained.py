@@ -199,6 +199,22 @@ def test_a_forked_process_holds_no_reference_code_and_is_contained_as_a_started_
     assert submission.containment == containment.describe()
 
 
+def test_grading_goes_on_when_the_spawner_was_killed():
+    """A spawner that ended (killed, say, by the system when memory ran out) is started again for the next notebook."""
+    from latent_course.checks._summary import check_task
+    from latent_course.tools import remote
+    from latent_course.topics import imports, tasks
+
+    cells = read_cells(ROOT / "solutions" / f"{TOPIC}.ipynb")
+    spawner = remote._spawner_for(imports(TOPIC))
+    spawner.process.kill()
+    spawner.process.wait()
+    results, _ = remote.grade_cells(TOPIC, cells, {}, tasks=list(tasks(TOPIC)), time_limit=30, memory_limit_mb=2048,
+                                    imports=imports(TOPIC), check_task=check_task)
+    assert [result.status for result in results] == ["passed", "passed"], results
+    assert remote._spawner_for(imports(TOPIC)) is not spawner
+
+
 def test_a_cell_that_ends_the_process_is_skipped_and_named(graded):
     assert graded["rows"]["exits_in_a_cell", "mixture_mean"].status == "passed"
 

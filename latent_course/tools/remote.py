@@ -337,7 +337,8 @@ def _write_back(original, after) -> None:
 
 
 class Spawner:
-    """The grader's end of a spawner (see the module's text): it starts the spawner and asks it for processes."""
+    """The grader's end of a spawner (see the module's text): it starts the spawner and asks it for processes, one
+    notebook's at a time (a grader process grades one notebook at a time)."""
 
     def __init__(self, modules: tuple[str, ...]):
         folder = Path(tempfile.mkdtemp(prefix=SPAWNER_FOLDER))  # its home, where Matplotlib keeps its caches
@@ -356,6 +357,7 @@ class Spawner:
         socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [connection.fileno()])
         while (report := self._next_report(None)) is not None:
             if report["op"] == "spawned":
+                self.codes.pop(int(report["pid"]), None)  # an earlier process's, whose pid the system reused
                 return Spawned(self, int(report["pid"]))
         raise OSError("it stopped answering")
 
@@ -385,7 +387,7 @@ class Spawner:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if self._next_report(left) is None and not self.ended:
                 return None
-        return self.codes[pid]
+        return self.codes.pop(pid)
 
     def close(self) -> None:
         self.control.close()
