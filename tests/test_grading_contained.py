@@ -213,6 +213,7 @@ def test_grading_goes_on_when_the_spawner_was_killed():
                                     imports=imports(TOPIC), check_task=check_task)
     assert [result.status for result in results] == ["passed", "passed"], results
     assert remote._spawner_for(imports(TOPIC)) is not spawner
+    assert not spawner.folder.exists(), "the killed spawner's folder was left behind"
 
 
 def test_a_cell_that_ends_the_process_is_skipped_and_named(graded):

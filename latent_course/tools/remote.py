@@ -341,11 +341,11 @@ class Spawner:
     notebook's at a time (a grader process grades one notebook at a time)."""
 
     def __init__(self, modules: tuple[str, ...]):
-        folder = Path(tempfile.mkdtemp(prefix=SPAWNER_FOLDER))  # its home, where Matplotlib keeps its caches
+        self.folder = Path(tempfile.mkdtemp(prefix=SPAWNER_FOLDER))  # its home, where Matplotlib keeps its caches
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), *modules], cwd=folder,
-            env=sandbox.environment(folder), pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), *modules], cwd=self.folder,
+            env=sandbox.environment(self.folder), pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.control, self.received, self.codes, self.ended = ours, b"", {}, False
@@ -390,9 +390,11 @@ class Spawner:
         return self.codes.pop(pid)
 
     def close(self) -> None:
+        """End the spawner (it ends the processes it forked) and remove its folder."""
         self.control.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass
@@ -430,7 +432,9 @@ def _close_spawners() -> None:
 def _spawner_for(modules: list[str]) -> Spawner:
     """This process's spawner that has imported `modules`, started on first use (or again if it has ended)."""
     key = tuple(modules)
-    if key not in _SPAWNERS or _SPAWNERS[key].process.poll() is not None:
+    if key in _SPAWNERS and _SPAWNERS[key].process.poll() is not None:
+        _SPAWNERS.pop(key).close()
+    if key not in _SPAWNERS:
         _SPAWNERS[key] = Spawner(key)
     return _SPAWNERS[key]
 
