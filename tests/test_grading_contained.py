@@ -178,25 +178,62 @@ def test_no_process_of_a_submission_outlives_grading(graded, containment):
     assert left == []
 
 
-def test_a_forked_process_holds_no_reference_code_and_is_contained_as_a_started_one(containment):
-    """The spawner forks each submission's process from one that has imported the notebooks' modules: the process
-    holds none of the checks (only their stub) and gets the containment a freshly started process gets (the probe's)."""
+def _started(cells):
     from latent_course.tools.remote import SubmissionProcess
     from latent_course.topics import imports
 
-    cells = [(0, "import sys\n"
-                  "def loaded():\n    return sorted(name for name in sys.modules if 'latent_course' in name)")]
     submission = SubmissionProcess(cells, {}, 1024, imports(TOPIC))
+    submission.start(30)
+    return submission
+
+
+def test_a_forked_process_holds_no_reference_code_and_is_contained_as_a_started_one(containment):
+    """The spawner forks each submission's process from one that has imported the notebooks' modules: the process
+    holds none of the checks (only their stub), gets the containment a freshly started process gets (the probe's),
+    and draws other random numbers than its sibling, as a new process would."""
+    cells = [(0, "import sys\nimport numpy as np\n"
+                 "def loaded():\n    return sorted(name for name in sys.modules if 'latent_course' in name)\n"
+                 "def draw():\n    return float(np.random.rand())")]
+    submissions = [_started(cells), _started(cells)]
     try:
-        submission.start(30)
-        submission.run_until(1, ["loaded"], 30)
-        loaded = submission.call("loaded", (), {}, 30, 30)
+        for submission in submissions:
+            submission.run_until(1, ["loaded"], 30)
+        loaded = submissions[0].call("loaded", (), {}, 30, 30)
+        draws = [submission.call("draw", (), {}, 30, 30) for submission in submissions]
     finally:
-        submission.stop()
+        for submission in submissions:
+            submission.stop()
     assert "latent_course.plotting" in loaded and "latent_course.checks" in loaded, loaded  # imported, and the stub
     assert not [name for name in loaded if name.startswith(("latent_course.checks.", "latent_course.tools.solutions",
                                                             "latent_course.tools.grading"))], loaded
-    assert submission.containment == containment.describe()
+    assert submissions[0].containment == containment.describe()
+    assert draws[0] != draws[1], "two submissions' processes share NumPy's global random state"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_no_process_runs_on_after_its_spawner_was_killed():
+    """A submission in an endless loop is ended at its time limit even when its spawner (which would report its
+    end) was killed meanwhile."""
+    from latent_course.tools.remote import TaskTimedOut
+
+    submission = _started([(0, "while True:\n    pass")])
+    pid = submission.process.pid
+    spawner = submission.process.spawner
+    spawner.process.kill()
+    spawner.process.wait()
+    with pytest.raises(TaskTimedOut):
+        submission.run_until(1, [], 1)
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid), "the submission's process outlived its spawner and its grading"
 
 
 def test_grading_goes_on_when_the_spawner_was_killed():

@@ -56,9 +56,9 @@ def _grade_notebook(job) -> tuple[list[Result], str]:
     _framework.GRADING_SEED = seed
     if cells is None:
         return [Result(topic, task, "error", problem) for task in tasks(topic)], ""
+    # What any topic's notebook imports: one spawner per grader process serves every topic.
     results, containment = grade_cells(topic, cells, files, tasks=list(tasks(topic)), time_limit=time_limit,
-                                       memory_limit_mb=memory_limit_mb, imports=imports(topic),
-                                       check_task=check_task)
+                                       memory_limit_mb=memory_limit_mb, imports=imports(), check_task=check_task)
     return [Result(topic, result.task, result.status, result.detail or problem) for result in results], containment
 
 

@@ -28,6 +28,7 @@ import inspect
 import io
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -54,6 +55,8 @@ MAX_PRINTED = 64 * 2**10
 MAX_CELL_FAILURES = 3
 """Cells that time out or end the process before a notebook's remaining tasks are all marked with that result."""
 SPAWNER_FOLDER = "latent-course-spawner-"
+SPAWN_TIME_LIMIT = 60
+"""Seconds for a spawner to fork a process (the first time, after importing what the notebooks import)."""
 
 
 class TaskTimedOut(BaseException):
@@ -218,18 +221,26 @@ def _spawned(fd: int, request: dict, inherited: list[socket.socket]) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for end in inherited:
             end.close()
+        os.closerange(3, fd)  # nothing of the spawner's stays open here but the submission's own socket
+        os.closerange(fd + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         os.setsid()  # its own process group, which the grader ends as a whole
         os.chdir(request["workdir"])
         os.environ.clear()
         os.environ.update(request["environment"])
         tempfile.tempdir = None  # found again from TMPDIR
         sys.path[0] = request["workdir"]  # as `python -m` started there would have it
+        # NumPy's legacy global generator (np.random.rand) from fresh entropy, as in a new process (`random` reseeds
+        # itself after a fork)
+        np.random.seed()  # noqa: NPY002
+        for module in request["imports"]:  # already there where the spawner imported them
+            with contextlib.suppress(Exception):
+                __import__(module)
         _submission(Connection(fd), int(request["memory_limit_mb"]))
         code = 0
     except SystemExit as error:
         code = error.code if isinstance(error.code, int) else int(error.code is not None)
     finally:
-        os._exit(code)
+        os._exit(code & 0xFF)
 
 
 def _send_report(control: socket.socket, report: dict) -> None:
@@ -239,7 +250,7 @@ def _send_report(control: socket.socket, report: dict) -> None:
 def _spawner(control: socket.socket, modules: list[str]) -> None:
     """The spawner's process: import `modules`, then fork a submission's process for each request that arrives on
     `control` (a line of JSON with the submission's end of a socket attached) and report each one's pid and exit
-    code, until the grader's end closes."""
+    code (or why it could not fork), until the grader's end closes."""
     os.environ["MPLBACKEND"] = "Agg"
     for module in modules:  # what the topics' notebooks import, loaded while the whole installation is readable
         with contextlib.suppress(Exception):
@@ -267,7 +278,12 @@ def _spawner(control: socket.socket, modules: list[str]) -> None:
             while b"\n" in received:
                 line, received = received.split(b"\n", 1)
                 fd = fds.pop(0)
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError as error:  # too many processes, or no memory left
+                    os.close(fd)
+                    _send_report(control, {"op": "failed", "message": f"fork: {error.strerror}"})
+                    continue
                 if pid == 0:
                     _spawned(fd, json.loads(line), [control, *wakeup])
                 os.close(fd)
@@ -341,10 +357,16 @@ class Spawner:
     notebook's at a time (a grader process grades one notebook at a time)."""
 
     def __init__(self, modules: tuple[str, ...]):
-        self.folder = Path(tempfile.mkdtemp(prefix=SPAWNER_FOLDER))  # its home, where Matplotlib keeps its caches
+        self.modules = modules
+        # Its home, where Matplotlib keeps its caches: readable by a submission that runs as nobody, not writable.
+        self.folder = Path(tempfile.mkdtemp(prefix=SPAWNER_FOLDER))
+        os.chmod(self.folder, 0o755)  # noqa: S103
+        # Forking a process that has loaded NumPy's BLAS is safe on Linux; on macOS, where Apple's frameworks are not
+        # fork-safe, the spawner imports nothing and each process imports for itself.
+        preload = modules if sys.platform.startswith("linux") else ()
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), *modules], cwd=self.folder,
+            [sys.executable, "-m", "latent_course.tools.remote", str(theirs.fileno()), *preload], cwd=self.folder,
             env=sandbox.environment(self.folder), pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
@@ -353,13 +375,18 @@ class Spawner:
     def spawn(self, connection: socket.socket, workdir: Path, memory_limit_mb: int) -> Spawned:
         """A new submission's process in `workdir`, talking to the grader through `connection`'s other end."""
         request = {"workdir": str(workdir), "environment": sandbox.environment(workdir),
-                   "memory_limit_mb": memory_limit_mb}
+                   "memory_limit_mb": memory_limit_mb, "imports": list(self.modules)}
         socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [connection.fileno()])
-        while (report := self._next_report(None)) is not None:
+        deadline = time.monotonic() + SPAWN_TIME_LIMIT
+        while (report := self._next_report(max(0.0, deadline - time.monotonic()))) is not None:
             if report["op"] == "spawned":
                 self.codes.pop(int(report["pid"]), None)  # an earlier process's, whose pid the system reused
                 return Spawned(self, int(report["pid"]))
-        raise OSError("it stopped answering")
+            if report["op"] == "failed":
+                raise OSError(report["message"])
+        if not self.ended:
+            self.process.kill()  # stuck: the next notebook gets a new spawner
+        raise OSError(f"no process within {SPAWN_TIME_LIMIT} s" if not self.ended else "it ended")
 
     def _next_report(self, timeout: float | None) -> dict | None:
         """The spawner's next report; None if none came within `timeout` seconds or the spawner has ended."""
@@ -368,8 +395,7 @@ class Spawner:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if self.ended or not select.select([self.control], [], [], left)[0]:
                 return None
-            data = self.control.recv(65536)
-            self.received += data
+            self.received += (data := self.control.recv(65536))
             self.ended = not data
         line, self.received = self.received.split(b"\n", 1)
         report = json.loads(line)
@@ -379,11 +405,11 @@ class Spawner:
 
     def exit_code(self, pid: int, timeout: float | None) -> int | None:
         """Process `pid`'s exit code as `subprocess` gives it (-N: killed by signal N), waiting at most `timeout`
-        seconds; None if it is still running."""
+        seconds; None if it is still running, or if the spawner ended without saying."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while pid not in self.codes:
-            if self.ended:  # the spawner ended its processes with SIGKILL as it went
-                return -signal.SIGKILL
+            if self.ended:
+                return None
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if self._next_report(left) is None and not self.ended:
                 return None
@@ -392,8 +418,11 @@ class Spawner:
     def close(self) -> None:
         """End the spawner (it ends the processes it forked) and remove its folder."""
         self.control.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -409,6 +438,9 @@ class Spawned:
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
             self.returncode = self.spawner.exit_code(self.pid, timeout)
+        if self.returncode is None and self.spawner.ended:  # (killed, say): nothing will report this process
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
         if self.returncode is None:
             raise subprocess.TimeoutExpired(f"process {self.pid}", timeout)
         return self.returncode
@@ -420,7 +452,16 @@ class Spawned:
 
 
 _SPAWNERS: dict[tuple[str, ...], Spawner] = {}
-os.register_at_fork(after_in_child=_SPAWNERS.clear)  # a forked process starts its own, if it grades
+
+
+def _forget_spawners() -> None:
+    """In a process forked from a grader: the spawners are the parent's (this one starts its own, if it grades)."""
+    for spawner in _SPAWNERS.values():
+        spawner.control.close()
+    _SPAWNERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_spawners)
 
 
 @atexit.register
@@ -545,7 +586,8 @@ class SubmissionProcess:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):  # its spawner ended: no exit code to wait for
+                self.process.wait()
         if self.connection is not None:
             self.connection.close()
         if self.process is not None:
