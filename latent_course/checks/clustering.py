@@ -445,7 +445,7 @@ def _em_data():
     from tol for any rounding), and its last M-step still moves the means by 0.005.
     """
     X = _blobs(n_samples=300, centers=[[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], cluster_std=[0.8, 1.2, 0.6],
-                      random_state=3)
+               random_state=3)
     X[:100] = X[:100] @ np.array([[1.0, 0.5], [0.0, 0.7]])
     counts = case_rng(5).integers(1, 5, size=len(X)).astype(float)
     init = (np.array([0.3, 0.3, 0.4]), np.array([[1.0, 1.0], [3.0, 1.0], [1.0, 3.0]]), np.array([2 * np.eye(2)] * 3))
@@ -586,7 +586,7 @@ def em(function) -> None:
     _check_run(function, X, counts, repeated, init)
     _check_weighted_start(function)
     data = _blobs(n_samples=600, centers=[[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]], cluster_std=[0.8, 1.2, 0.6],
-                         random_state=3)
+                  random_state=3)
     data = np.vstack([data, np.full((30, 2), [12.0, 12.0])])  # a cluster of identical points: it needs reg_covar
     inputs = {"X": data, "k": 4, "random_state": 0}
     pi, mu, sigma, history = _em_result(function, inputs)

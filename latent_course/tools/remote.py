@@ -378,7 +378,7 @@ class Spawner:
                    "memory_limit_mb": memory_limit_mb, "imports": list(self.modules)}
         socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [connection.fileno()])
         deadline = time.monotonic() + SPAWN_TIME_LIMIT
-        while (report := self._next_report(max(0.0, deadline - time.monotonic()))) is not None:
+        while (report := self._next_report(deadline)) is not None:
             if report["op"] == "spawned":
                 self.codes.pop(int(report["pid"]), None)  # an earlier process's, whose pid the system reused
                 return Spawned(self, int(report["pid"]))
@@ -388,9 +388,9 @@ class Spawner:
             self.process.kill()  # stuck: the next notebook gets a new spawner
         raise OSError(f"no process within {SPAWN_TIME_LIMIT} s" if not self.ended else "it ended")
 
-    def _next_report(self, timeout: float | None) -> dict | None:
-        """The spawner's next report; None if none came within `timeout` seconds or the spawner has ended."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def _next_report(self, deadline: float | None) -> dict | None:
+        """The spawner's next report; None if none came by `deadline` (of `time.monotonic`; None: no limit) or the
+        spawner has ended."""
         while b"\n" not in self.received:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if self.ended or not select.select([self.control], [], [], left)[0]:
@@ -408,10 +408,7 @@ class Spawner:
         seconds; None if it is still running, or if the spawner ended without saying."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while pid not in self.codes:
-            if self.ended:
-                return None
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if self._next_report(left) is None and not self.ended:
+            if self._next_report(deadline) is None:
                 return None
         return self.codes.pop(pid)
 
